@@ -1,0 +1,1 @@
+"""The Scrapy project: spiders fetch and parse; pipelines extract, score, analyse and store."""

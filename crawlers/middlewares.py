@@ -1,0 +1,71 @@
+"""Downloader middlewares: skip pages already stored, and retry with exponential backoff."""
+
+from __future__ import annotations
+
+import asyncio
+
+from scrapy import Request, signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
+
+from index.store import open_store
+from nlp.dedup import canonical_url
+
+
+class StoredPagesMiddleware:
+    """Never refetch an article page the store already holds; stop scheduling at --max-pages."""
+
+    def __init__(self, store_url: str, max_pages: int, stats):
+        self.store_url, self.max_pages, self.stats = store_url, max_pages, stats
+        self.known: set[str] = set()
+        self.scheduled = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_MAX_PAGES"),
+                         crawler.stats)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+    def spider_opened(self, spider):
+        store = open_store(self.store_url)
+        try:
+            self.known = store.known_urls()
+        finally:
+            store.close()
+
+    def process_request(self, request, spider=None):
+        if not request.meta.get("prahari_article") or request.meta.get("prahari_seen"):
+            return None
+        url = canonical_url(request.url)
+        if url in self.known:
+            self.stats.inc_value("prahari/skipped_already_stored")
+            raise IgnoreRequest(f"already stored: {url}")
+        if self.max_pages and self.scheduled >= self.max_pages:
+            self.stats.inc_value("prahari/skipped_max_pages")
+            raise IgnoreRequest("--max-pages reached")
+        self.known.add(url)
+        self.scheduled += 1
+        request.meta["prahari_seen"] = True  # retries and redirects of this request pass through
+        return None
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry, waiting base * 2^n seconds (capped) before each new attempt."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.base = settings.getfloat("PRAHARI_RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("PRAHARI_RETRY_BACKOFF_MAX")
+
+    async def _backoff(self, result):
+        if isinstance(result, Request):
+            attempt = result.meta.get("retry_times", 1)
+            await asyncio.sleep(min(self.cap, self.base * 2 ** (attempt - 1)))
+        return result
+
+    async def process_response(self, request, response, spider=None):
+        return await self._backoff(super().process_response(request, response))
+
+    async def process_exception(self, request, exception, spider=None):
+        return await self._backoff(super().process_exception(request, exception))

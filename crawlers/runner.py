@@ -1,0 +1,76 @@
+"""Run crawls in a child process, so update can run many times from one process (Twisted cannot restart)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Optional
+
+from prahari.errors import PrahariError
+from prahari.incident import Incident
+
+SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spiders.sitemap.SitemapSpider",
+           "urls": "crawlers.spiders.urls.UrlsSpider"}
+
+
+def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
+    """(spider, start URLs) per discovery method used by the incident, in a fixed order."""
+    jobs: dict[str, list[str]] = {}
+    for source in incident.sources:
+        if source.type in ("feed", "sitemap"):
+            jobs.setdefault(source.type, []).append(source.url)
+        elif source.type == "urls":
+            jobs.setdefault("urls", []).extend(source.urls)
+    return [(kind, jobs[kind]) for kind in ("feed", "sitemap", "urls") if kind in jobs]
+
+
+def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: list[tuple[str, list[str]]],
+                    max_pages: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.project import get_project_settings
+    from scrapy.utils.reactor import install_reactor
+
+    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    from scrapy.crawler import CrawlerRunner
+    from scrapy.utils.log import configure_logging
+    from twisted.internet import defer, reactor
+
+    settings = get_project_settings()
+    settings.setdict({"PRAHARI_STORE": store_url, "PRAHARI_INCIDENT": incident_path,
+                      "PRAHARI_MAX_PAGES": max_pages, **overrides}, priority="cmdline")
+    configure_logging(settings)
+    runner = CrawlerRunner(settings)
+    totals: dict[str, Any] = {}
+
+    @defer.inlineCallbacks
+    def run_all():
+        try:
+            for kind, urls in jobs:
+                crawler = runner.create_crawler(load_object(SPIDERS[kind]))
+                yield runner.crawl(crawler, incident=incident_id, start_urls=urls)
+                for key, value in (crawler.stats.get_stats() or {}).items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        totals[key] = totals.get(key, 0) + value
+        finally:
+            reactor.stop()
+
+    run_all()
+    reactor.run()
+    return totals
+
+
+def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
+              overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Crawl every source of an incident into the store; return Scrapy's and our counters."""
+    jobs = crawl_jobs(incident)
+    if not jobs:
+        return {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        future = pool.submit(_crawl_in_child, store_url, str(incident.path), incident.id, jobs, max_pages,
+                             overrides or {})
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None

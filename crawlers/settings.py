@@ -1,0 +1,51 @@
+"""Scrapy settings for Prahari's crawlers (polite, bounded, http(s) only)."""
+
+BOT_NAME = "prahari"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+USER_AGENT = "Prahari/0.1 (+news research; bilingual incident tracking)"
+
+ROBOTSTXT_OBEY = True
+REMOTE_CONTROL_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "WARNING"
+
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 16
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_MAX_DELAY = 20
+AUTOTHROTTLE_TARGET_CONCURRENCY = 8.0
+DOWNLOAD_TIMEOUT = 20
+REDIRECT_MAX_TIMES = 5
+
+# Pages above the cap are cancelled and counted, never parsed.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+PRAHARI_RETRY_BACKOFF_BASE = 0.5  # seconds; doubles on each retry
+PRAHARI_RETRY_BACKOFF_MAX = 8.0
+
+# Only http(s): no file://, ftp://, s3:// or data: downloads.
+DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "crawlers.middlewares.StoredPagesMiddleware": 50,
+}
+ITEM_PIPELINES = {
+    "crawlers.pipelines.ExtractPipeline": 100,
+    "crawlers.pipelines.RelevancePipeline": 200,
+    "crawlers.pipelines.NlpPipeline": 300,
+    "crawlers.pipelines.StorePipeline": 900,
+}
+
+# Set per run by crawlers.runner.
+PRAHARI_STORE = "sqlite:///data/prahari.db"
+PRAHARI_INCIDENT = None
+PRAHARI_MAX_PAGES = 0  # 0 = no limit
+PRAHARI_BATCH_SIZE = 50

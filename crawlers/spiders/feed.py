@@ -1,0 +1,39 @@
+"""Discover articles from RSS 2.0 and Atom feeds."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timezone
+
+import feedparser
+import scrapy
+
+from crawlers.spiders import ArticleSpider, is_http
+
+
+class FeedSpider(ArticleSpider):
+    """Read each feed and request every linked article."""
+
+    name = "feed"
+
+    async def start(self):
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse_feed, errback=self.listing_failed)
+
+    def parse_feed(self, response):
+        parsed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
+            "Content-Type", b"").decode("latin-1")})
+        if not parsed.entries:
+            problem = "empty feed" if parsed.get("version") else "not an RSS or Atom feed"
+            self.crawler.stats.inc_value("prahari/failed_listings")
+            self.crawler.stats.inc_value(f"prahari/failed/{problem}")
+            self.logger.warning("%s: %s", response.url, problem)
+            return
+        for entry in parsed.entries:
+            link = entry.get("link")
+            if not link or not is_http(response.urljoin(link)):
+                continue
+            stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+            published = (datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat()
+                         if stamp else None)
+            yield self.article_request(response.urljoin(link), published, entry.get("title"))

@@ -1,0 +1,1 @@
+"""Storage and search: one Store interface, one module per engine."""

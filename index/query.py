@@ -1,0 +1,171 @@
+"""The parsed query model: user search text becomes a tree, never raw engine syntax."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Optional, Union
+
+from nlp.normalize import analyse
+from prahari.errors import QuerySyntaxError
+
+OPERATORS = ("AND", "OR", "NOT")
+_TOKEN = re.compile(r'\s*(?:(?P<quote>"[^"]*"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))')
+
+
+@dataclass
+class Term:
+    """One word (tokens of the analysed word form a phrase); prefix=True for word*."""
+
+    tokens: list[str]
+    prefix: bool = False
+
+
+@dataclass
+class Phrase:
+    """Words that must appear together in this order."""
+
+    tokens: list[str]
+
+
+@dataclass
+class BoolNode:
+    """AND / OR over children; NOT as AND with negated children."""
+
+    op: str
+    children: list["Node"]
+    negated: list["Node"] = field(default_factory=list)
+
+
+Node = Union[Term, Phrase, BoolNode]
+
+
+@dataclass
+class Filters:
+    """Filters shared by search, timeline, export and the dashboard."""
+
+    incident: Optional[str] = None
+    since: Optional[date] = None
+    until: Optional[date] = None
+    lang: Optional[str] = None
+    entity: list[str] = field(default_factory=list)
+    source: Optional[str] = None
+    include_irrelevant: bool = False
+    first_seen_since: Optional[str] = None
+
+
+def _lex(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            break
+        pos = match.end()
+        if match.group("quote") is not None:
+            quoted = match.group("quote")
+            if len(quoted) < 2 or not quoted.endswith('"'):
+                raise QuerySyntaxError('unclosed quote: add the closing " to finish the phrase')
+            tokens.append(("phrase", quoted[1:-1]))
+        elif match.group("paren"):
+            tokens.append(("paren", match.group("paren")))
+        else:
+            word = match.group("word")
+            tokens.append(("op", word) if word in OPERATORS else ("word", word))
+    return tokens
+
+
+class _Parser:
+    """Recursive descent: or_expr := and_expr (OR and_expr)*; and_expr := unary ([AND] unary)*."""
+
+    def __init__(self, tokens: list[tuple[str, str]]):
+        self.tokens, self.pos = tokens, 0
+
+    def peek(self) -> Optional[tuple[str, str]]:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def parse(self) -> Node:
+        node = self.or_expr()
+        if self.peek() is not None:
+            kind, value = self.peek()
+            raise QuerySyntaxError(f"unexpected {value!r}: check the parentheses")
+        return node
+
+    def or_expr(self) -> Node:
+        children = [self.and_expr()]
+        while self.peek() == ("op", "OR"):
+            self.take()
+            children.append(self.and_expr())
+        return children[0] if len(children) == 1 else BoolNode("OR", children)
+
+    def and_expr(self) -> Node:
+        positive: list[Node] = []
+        negated: list[Node] = []
+        while True:
+            token = self.peek()
+            if token is None or token == ("paren", ")") or token == ("op", "OR"):
+                break
+            if token == ("op", "AND"):
+                self.take()
+                if self.peek() is None or self.peek() in (("paren", ")"), ("op", "OR"), ("op", "AND")):
+                    raise QuerySyntaxError("AND needs a search term on both sides, e.g. ransom AND AIIMS")
+                continue
+            if token == ("op", "NOT"):
+                self.take()
+                if self.peek() is None or self.peek()[0] == "op" or self.peek() == ("paren", ")"):
+                    raise QuerySyntaxError("NOT needs a search term after it, e.g. ransom NOT bitcoin")
+                negated.append(self.unary())
+                continue
+            positive.append(self.unary())
+        if not positive:
+            if negated:
+                raise QuerySyntaxError("NOT needs a term before it to exclude from, e.g. ransom NOT bitcoin")
+            raise QuerySyntaxError("empty search: type a word, a \"phrase\", or combine them with AND/OR/NOT")
+        if len(positive) == 1 and not negated:
+            return positive[0]
+        return BoolNode("AND", positive, negated)
+
+    def unary(self) -> Node:
+        kind, value = self.take()
+        if kind == "paren" and value == "(":
+            if self.peek() is None:
+                raise QuerySyntaxError("unclosed parenthesis: add ')' to close the group")
+            node = self.or_expr()
+            if self.peek() != ("paren", ")"):
+                raise QuerySyntaxError("unclosed parenthesis: add ')' to close the group")
+            self.take()
+            return node
+        if kind == "paren":
+            raise QuerySyntaxError("unexpected ')': check the parentheses")
+        if kind == "phrase":
+            words = analyse(value)
+            if not words:
+                raise QuerySyntaxError("empty phrase: put words between the quotes")
+            return Phrase(words)
+        prefix = value.endswith("*")
+        words = analyse(value.rstrip("*"))
+        if not words:
+            if prefix:
+                raise QuerySyntaxError("a prefix search needs letters before the *, e.g. hack*")
+            raise QuerySyntaxError(f"{value!r} has no letters or digits to search for")
+        return Term(words, prefix=prefix)
+
+
+def parse_query(text: str) -> Node:
+    """Parse search text (words, "phrases", AND/OR/NOT, parentheses, prefix*) into a query tree."""
+    if not text or not text.strip():
+        raise QuerySyntaxError("empty search: type a word, a \"phrase\", or combine them with AND/OR/NOT")
+    return _Parser(_lex(text)).parse()
+
+
+def query_terms(node: Node) -> list[str]:
+    """Every positive token of the query, for highlighting."""
+    if isinstance(node, (Term, Phrase)):
+        return list(node.tokens)
+    return [t for child in node.children for t in query_terms(child)]

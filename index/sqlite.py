@@ -1,0 +1,275 @@
+"""The embedded SQLite store: one file, WAL, FTS5 over analysed title, text and fact sentences."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from index.query import BoolNode, Filters, Node, Phrase, Term
+from index.store import Store
+from nlp.dedup import canonical_url
+from nlp.normalize import analyse
+from prahari.errors import StoreError
+from prahari.model import Article, Fact, RawPage, article_id_for, fact_from_dict
+
+# The default unicode61 tokenizer cuts Devanagari words at every vowel sign and virama;
+# counting marks (M*) as word characters keeps दिल्ली one token.
+FTS_TOKENIZE = "unicode61 categories 'L* N* Co M*'"
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, f"""
+    CREATE TABLE pages (
+        id TEXT PRIMARY KEY, url TEXT NOT NULL, canonical_url TEXT NOT NULL UNIQUE, status INTEGER,
+        headers TEXT, body BLOB, fetched_at TEXT, hint_published TEXT, hint_title TEXT, incident TEXT);
+    CREATE TABLE articles (
+        id TEXT PRIMARY KEY, canonical_url TEXT NOT NULL UNIQUE, url TEXT, source TEXT, title TEXT,
+        language TEXT, published TEXT, day TEXT, fetched TEXT, first_seen TEXT, author TEXT, text TEXT,
+        relevant INTEGER, relevance REAL, incident TEXT, story_id TEXT, duplicate_of TEXT,
+        content_hash TEXT, entities TEXT, figures TEXT, dates TEXT);
+    CREATE INDEX articles_day ON articles(day);
+    CREATE INDEX articles_incident ON articles(incident, relevant);
+    CREATE INDEX articles_hash ON articles(content_hash);
+    CREATE INDEX articles_story ON articles(story_id);
+    CREATE INDEX articles_first_seen ON articles(first_seen);
+    CREATE TABLE article_entities (article_id TEXT, entity_id TEXT, PRIMARY KEY (article_id, entity_id));
+    CREATE INDEX article_entities_entity ON article_entities(entity_id);
+    CREATE TABLE signatures (article_id TEXT PRIMARY KEY, signature BLOB);
+    CREATE TABLE bands (band TEXT, article_id TEXT, PRIMARY KEY (band, article_id));
+    CREATE TABLE facts (
+        id TEXT PRIMARY KEY, article_id TEXT, event_date TEXT, record TEXT);
+    CREATE INDEX facts_article ON facts(article_id);
+    CREATE VIRTUAL TABLE articles_fts USING fts5(article_id UNINDEXED, title, text, tokenize="{FTS_TOKENIZE}");
+    CREATE VIRTUAL TABLE facts_fts USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
+    """),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
+                   "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
+                   "duplicate_of", "content_hash", "entities", "figures", "dates")
+
+
+def _fts_quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def to_fts(node: Node) -> str:
+    """Compile a parsed query to FTS5 syntax; every user word is quoted, so none is read as syntax."""
+    if isinstance(node, Term):
+        body = " ".join(_fts_quote(t) for t in node.tokens)
+        if len(node.tokens) > 1:
+            body = _fts_quote(" ".join(node.tokens))
+        return body + ("*" if node.prefix else "")
+    if isinstance(node, Phrase):
+        return _fts_quote(" ".join(node.tokens))
+    joined = f" {node.op} ".join(to_fts(c) for c in node.children)
+    expression = f"({joined})"
+    for negated in node.negated:
+        expression = f"({expression} NOT {to_fts(negated)})"
+    return expression
+
+
+def _analysed(text: str) -> str:
+    return " ".join(analyse(text))
+
+
+class SQLiteStore(Store):
+    """Store backed by one SQLite file (sqlite:///relative/path.db or sqlite:////absolute/path.db)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        path = url[len("sqlite:///"):]
+        self.path = Path(path)
+        try:
+            if path != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"store {self.path} has schema version {current}, newer than this Prahari "
+                             f"({SCHEMA_VERSION}); upgrade Prahari")
+        for version, script in MIGRATIONS:
+            if version > current:
+                with self._transaction():
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
+
+    @contextmanager
+    def _transaction(self):
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"store {self.path} is busy or locked: {exc}") from None
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def known_urls(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT canonical_url FROM pages")}
+
+    def save(self, pages: list[RawPage], articles: list[Article],
+             signatures: Optional[dict[str, tuple[bytes, list[str]]]] = None,
+             repoints: Optional[list[tuple[str, str]]] = None) -> None:
+        by_url = {a.canonical_url: a for a in articles}
+        try:
+            with self._transaction():
+                for page in pages:
+                    self._save_page(page)
+                for article in by_url.values():
+                    self._save_article(article)
+                for article_id, (signature, bands) in (signatures or {}).items():
+                    self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?,?)", (article_id, signature))
+                    self.db.execute("DELETE FROM bands WHERE article_id=?", (article_id,))
+                    self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?)", [(b, article_id) for b in bands])
+                for story_id, root_id in repoints or []:
+                    self.db.execute("UPDATE articles SET duplicate_of = CASE WHEN id = ? THEN NULL ELSE ? END "
+                                    "WHERE story_id = ?", (root_id, root_id, story_id))
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to store {self.path} failed: {exc}") from None
+
+    def _save_page(self, page: RawPage) -> None:
+        canon = canonical_url(page.url)
+        self.db.execute(
+            "INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(canonical_url) DO UPDATE SET "
+            "url=excluded.url, status=excluded.status, headers=excluded.headers, body=excluded.body, "
+            "fetched_at=excluded.fetched_at",
+            (article_id_for(canon), page.url, canon, page.status, json.dumps(page.headers), page.body,
+             page.fetched_at, page.hint_published, page.hint_title, page.incident))
+
+    def _save_article(self, article: Article) -> None:
+        old = self.db.execute("SELECT first_seen FROM articles WHERE id=?", (article.id,)).fetchone()
+        if old and old["first_seen"]:
+            article.first_seen = old["first_seen"]  # first seen never moves on a re-crawl or reprocess
+        record = article.to_record()
+        values = {**record, "day": (article.published or article.first_seen or "")[:10] or None,
+                  "content_hash": article.content_hash, "relevant": int(article.relevant),
+                  "entities": json.dumps(record["entities"], ensure_ascii=False),
+                  "figures": json.dumps(record["figures"], ensure_ascii=False),
+                  "dates": json.dumps(record["dates"], ensure_ascii=False)}
+        placeholders = ",".join("?" for _ in ARTICLE_COLUMNS)
+        self.db.execute(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES ({placeholders})",
+                        [values[c] for c in ARTICLE_COLUMNS])
+        self.db.execute("DELETE FROM article_entities WHERE article_id=?", (article.id,))
+        self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)",
+                            [(article.id, e.id) for e in article.entities])
+        self.db.execute("DELETE FROM articles_fts WHERE article_id=?", (article.id,))
+        self.db.execute("INSERT INTO articles_fts VALUES (?,?,?)",
+                        (article.id, _analysed(article.title), _analysed(article.text)))
+        old_facts = [r[0] for r in self.db.execute("SELECT id FROM facts WHERE article_id=?", (article.id,))]
+        self.db.executemany("DELETE FROM facts_fts WHERE fact_id=?", [(f,) for f in old_facts])
+        self.db.execute("DELETE FROM facts WHERE article_id=?", (article.id,))
+        for fact in article.facts:
+            fact.first_seen = fact.first_seen or article.first_seen
+            self.db.execute("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
+                            (fact.id, article.id, fact.event_date, json.dumps(asdict(fact), ensure_ascii=False)))
+            self.db.execute("INSERT INTO facts_fts VALUES (?,?)", (fact.id, _analysed(fact.sentence)))
+
+    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
+        marks = ",".join("?" for _ in bands) or "''"
+        rows = self.db.execute(
+            f"""SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash
+                FROM articles a LEFT JOIN signatures s ON s.article_id = a.id
+                WHERE a.id != ? AND (a.content_hash = ? OR a.id IN (SELECT article_id FROM bands WHERE band IN ({marks})))""",
+            [exclude_id, content_hash, *bands]).fetchall()
+        return [dict(r) for r in rows]
+
+    def _article(self, row: sqlite3.Row) -> Article:
+        data = dict(row)
+        for key in ("entities", "figures", "dates"):
+            data[key] = json.loads(data[key] or "[]")
+        return Article.from_record(data)
+
+    def get_article(self, article_id: str) -> Optional[Article]:
+        row = self.db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+        return self._article(row) if row else None
+
+    def iter_pages(self) -> Iterator[RawPage]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM pages ORDER BY fetched_at, id")]
+        for page_id in ids:
+            r = self.db.execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone()
+            yield RawPage(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=r["status"],
+                          headers=json.loads(r["headers"] or "{}"), hint_published=r["hint_published"],
+                          hint_title=r["hint_title"], incident=r["incident"])
+
+    def _where(self, filters: Filters, alias: str = "a") -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if not filters.include_irrelevant:
+            clauses.append(f"{alias}.relevant = 1")
+        if filters.incident:
+            clauses.append(f"{alias}.incident = ?")
+            params.append(filters.incident)
+        if filters.since:
+            clauses.append(f"{alias}.day >= ?")
+            params.append(filters.since.isoformat())
+        if filters.until:
+            clauses.append(f"{alias}.day <= ?")
+            params.append(filters.until.isoformat())
+        if filters.lang:
+            clauses.append(f"{alias}.language = ?")
+            params.append(filters.lang)
+        if filters.source:
+            clauses.append(f"{alias}.source = ?")
+            params.append(filters.source)
+        if filters.first_seen_since:
+            clauses.append(f"{alias}.first_seen >= ?")
+            params.append(filters.first_seen_since)
+        for entity in filters.entity:
+            clauses.append(f"{alias}.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)")
+            params.append(entity)
+        return (" AND ".join(clauses) or "1=1"), params
+
+    def iter_articles(self, filters: Filters) -> Iterator[Article]:
+        where, params = self._where(filters)
+        cursor = self.db.execute(f"SELECT * FROM articles a WHERE {where} ORDER BY a.published, a.id", params)
+        for row in cursor:
+            yield self._article(row)
+
+    def iter_facts(self, filters: Filters) -> Iterator[Fact]:
+        where, params = self._where(filters)
+        cursor = self.db.execute(
+            f"SELECT f.record FROM facts f JOIN articles a ON a.id = f.article_id WHERE {where} "
+            f"ORDER BY f.event_date, a.published, f.id", params)
+        for row in cursor:
+            yield fact_from_dict(json.loads(row[0]))
+
+    def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
+        where, params = self._where(filters)
+        rows = self.db.execute(
+            f"""SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.article_id
+                WHERE articles_fts MATCH ? AND {where} ORDER BY bm25(articles_fts, 0, 3.0, 1.0) LIMIT ?""",
+            [to_fts(query), *params, limit]).fetchall()
+        return [self._article(r) for r in rows]
+
+    def timeline(self, filters: Filters) -> list[dict]:
+        where, params = self._where(filters)
+        rows = self.db.execute(
+            f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM articles a WHERE {where} "
+            f"GROUP BY a.day, a.language ORDER BY a.day, a.language", params).fetchall()
+        return [dict(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
+        return {"pages": one("SELECT COUNT(*) FROM pages"), "articles": one("SELECT COUNT(*) FROM articles"),
+                "relevant": one("SELECT COUNT(*) FROM articles WHERE relevant=1"),
+                "facts": one("SELECT COUNT(*) FROM facts")}
+
+    def close(self) -> None:
+        self.db.close()

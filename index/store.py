@@ -1,0 +1,71 @@
+"""The Store interface every backend implements, and the factory that opens one from a URL."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Iterator, Optional
+
+from index.query import Filters, Node
+from prahari.errors import StoreError
+from prahari.model import Article, Fact, RawPage
+
+
+class Store(ABC):
+    """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
+
+    url: str
+
+    @abstractmethod
+    def known_urls(self) -> set[str]:
+        """Canonical URLs of every page already stored (so crawls never refetch them)."""
+
+    @abstractmethod
+    def save(self, pages: list[RawPage], articles: list[Article],
+             signatures: Optional[dict[str, tuple[bytes, list[str]]]] = None,
+             repoints: Optional[list[tuple[str, str]]] = None) -> None:
+        """Write one batch atomically: raw pages, articles with facts, MinHash signatures, story re-pointing."""
+
+    @abstractmethod
+    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
+        """Stored articles with the same content hash or a shared MinHash band: id, story_id, published, signature."""
+
+    @abstractmethod
+    def get_article(self, article_id: str) -> Optional[Article]:
+        """One article by id (irrelevant ones included), or None."""
+
+    @abstractmethod
+    def iter_pages(self) -> Iterator[RawPage]:
+        """Every stored raw page, for reprocessing."""
+
+    @abstractmethod
+    def iter_articles(self, filters: Filters) -> Iterator[Article]:
+        """Articles matching the filters, oldest first."""
+
+    @abstractmethod
+    def iter_facts(self, filters: Filters) -> Iterator[Fact]:
+        """Facts of the articles matching the filters, in event-date order."""
+
+    @abstractmethod
+    def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
+        """Articles matching a parsed query, best first."""
+
+    @abstractmethod
+    def timeline(self, filters: Filters) -> list[dict]:
+        """Per-day buckets: day, language, count."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """How many pages, articles, relevant articles and facts are stored."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: sqlite:///relative.db, sqlite:////absolute.db, or http(s)://… for Elasticsearch."""
+    if url.startswith("sqlite:///"):
+        from index.sqlite import SQLiteStore
+        return SQLiteStore(url)
+    if url.startswith(("http://", "https://")):
+        raise StoreError(f"{url}: the Elasticsearch backend is not available in this version; use a sqlite:/// store")
+    raise StoreError(f"{url}: unknown store URL (use sqlite:///path/to/file.db or http://host:9200)")

@@ -1,0 +1,1 @@
+"""Language processing: normalisation, extraction, relevance, dedup and the bilingual NLP pipeline."""

@@ -1,0 +1,389 @@
+"""The prahari command line: parse arguments and dispatch to the stages."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from index.query import Filters, parse_query
+from index.store import Store, open_store
+from prahari import __version__
+from prahari.config import store_url
+from prahari.errors import PrahariError
+from prahari.incident import all_incidents, find_incident
+from prahari.model import FACT_EXPORT_FIELDS, Article, RawPage, fact_to_record
+
+EXIT_USAGE = 2
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value!r}")
+    return number
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="URL",
+                        help="sqlite:///relative.db, sqlite:////absolute.db or http://host:9200 "
+                             "(default: $PRAHARI_STORE or sqlite:///data/prahari.db)")
+
+
+def _add_filters(parser: argparse.ArgumentParser, irrelevant: bool = False) -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument("--incident", metavar="ID", help="only this incident (e.g. aiims-2022)")
+    group.add_argument("--since", type=_date, metavar="DATE", help="published on or after YYYY-MM-DD")
+    group.add_argument("--until", type=_date, metavar="DATE", help="published on or before YYYY-MM-DD")
+    group.add_argument("--lang", choices=("hi", "en"), help="only Hindi or only English reports")
+    group.add_argument("--entity", action="append", default=[], metavar="ID",
+                       help="mentions this entity id (e.g. nia, cert-in); repeat for several")
+    group.add_argument("--source", metavar="HOST", help="only this source host")
+    if irrelevant:
+        group.add_argument("--include-irrelevant", action="store_true",
+                           help="also include articles that do not match the incident's keywords")
+
+
+def _filters(args: argparse.Namespace) -> Filters:
+    return Filters(incident=args.incident, since=args.since, until=args.until, lang=args.lang,
+                   entity=args.entity, source=args.source,
+                   include_irrelevant=getattr(args, "include_irrelevant", False))
+
+
+def _open(args: argparse.Namespace) -> Store:
+    return open_store(store_url(args.store))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_update(url: str, incident_refs: list[str], max_pages: int = 0,
+               overrides: Optional[dict] = None) -> list[dict]:
+    """Crawl each incident into the store, printing progress and a summary line per incident."""
+    from crawlers.runner import run_crawl
+
+    incidents = [find_incident(ref) for ref in incident_refs] if incident_refs else all_incidents()
+    open_store(url).close()  # fail early, with a clear message, if the store cannot be opened
+    summaries = []
+    for incident in incidents:
+        _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
+        started = time.monotonic()
+        stats = run_crawl(url, incident, max_pages, overrides)
+        dropped = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/dropped/")}
+        failed = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/failed/")}
+        summary = {"incident": incident.id, "fetched": stats.get("prahari/fetched", 0),
+                   "stored": stats.get("prahari/stored", 0), "relevant": stats.get("prahari/relevant", 0),
+                   "facts": stats.get("prahari/facts", 0), "dropped": dropped, "failed": failed,
+                   "skipped_already_stored": stats.get("prahari/skipped_already_stored", 0),
+                   "requests": stats.get("downloader/request_count", 0),
+                   "seconds": round(time.monotonic() - started, 1)}
+        for reason, count in sorted(dropped.items()):
+            _say(f"  dropped {count}: {reason}")
+        for reason, count in sorted(failed.items()):
+            _say(f"  failed {count}: {reason}")
+        print(f"update {incident.id}: {summary['fetched']} pages fetched, {summary['stored']} stored "
+              f"({summary['relevant']} relevant, {summary['facts']} facts), {sum(dropped.values())} dropped, "
+              f"{stats.get('prahari/failed_pages', 0) + stats.get('prahari/failed_listings', 0)} failed, "
+              f"{summary['skipped_already_stored']} already stored, in {summary['seconds']}s", flush=True)
+        summaries.append(summary)
+    return summaries
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages)
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from nlp.extract import ExtractionError
+    from prahari.process import StoryAssigner, annotate, apply_relevance, build_article
+
+    store = _open(args)
+    incidents: dict[str, object] = {}
+    done = dropped = 0
+    assigner = StoryAssigner(store)
+    batch: list[tuple[RawPage, Article]] = []
+
+    def flush() -> None:
+        signatures, repoints = {}, []
+        for _page, article in batch:
+            signature, bands, repoint = assigner.assign(article)
+            signatures[article.id] = (signature, bands)
+            repoints += [repoint] if repoint else []
+        store.save([], [a for _p, a in batch], signatures, repoints)
+        assigner.flushed()
+        batch.clear()
+
+    for page in store.iter_pages():
+        try:
+            article = build_article(page)
+        except ExtractionError:
+            dropped += 1
+            continue
+        if page.incident and page.incident not in incidents:
+            try:
+                incidents[page.incident] = find_incident(page.incident)
+            except PrahariError:
+                incidents[page.incident] = None
+        apply_relevance(article, incidents.get(page.incident))
+        annotate(article)
+        batch.append((page, article))
+        done += 1
+        if len(batch) >= 50:
+            flush()
+            _say(f"  … {done} articles reprocessed")
+    if batch:
+        flush()
+    store.close()
+    print(f"reprocess: {done} articles rebuilt from stored pages, {dropped} pages without an article")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from nlp.extract import ExtractionError
+    from prahari.process import annotate, build_article
+
+    target = args.target
+    if target.startswith(("http://", "https://")):
+        article = _fetch_one(target)
+    else:
+        path = Path(target)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise PrahariError(f"{target}: cannot read: {exc.strerror}") from None
+        page = RawPage(url=path.resolve().as_uri(), body=body, hint_published=args.published,
+                       fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        try:
+            article = build_article(page)
+        except ExtractionError as exc:
+            raise PrahariError(f"{target}: {exc}") from None
+    if args.published:
+        from nlp.extract import parse_datetime
+        article.published = parse_datetime(args.published) or article.published
+    annotate(article)
+    record = article.to_record()
+    record["facts"] = [fact_to_record(f) for f in article.facts]
+    if args.format == "json":
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+    else:
+        print(f"{article.title}\n{article.language} · {article.published or 'no date'} · {article.author or ''}\n")
+        print(article.text)
+    return 0
+
+
+def _fetch_one(url: str) -> Article:
+    """Fetch one URL through the Scrapy downloader into a scratch store, and read the article back."""
+    from prahari.incident import Incident, Source
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_url = f"sqlite:///{scratch}/extract.db"
+        incident = Incident(id="extract", title="one page", start=date.today(), relevance_groups=[],
+                            sources=[Source(type="urls", urls=[url])], path=None)
+        from crawlers.runner import run_crawl
+        stats = run_crawl(scratch_url, incident, overrides={"ROBOTSTXT_OBEY": False})
+        store = open_store(scratch_url)
+        articles = list(store.iter_articles(Filters(include_irrelevant=True)))
+        store.close()
+    if not articles:
+        reasons = [k.split("/", 2)[2] for k in stats if k.startswith(("prahari/failed/", "prahari/dropped/"))]
+        raise PrahariError(f"{url}: no article extracted ({', '.join(reasons) or 'nothing fetched'})")
+    return articles[0]
+
+
+def _article_row(article: Article) -> str:
+    when = (article.published or "")[:16].replace("T", " ")
+    return f"{when:16}  {article.language}  {article.source:22.22}  {article.title}"
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    query = parse_query(args.query)
+    store = _open(args)
+    results = store.search(query, _filters(args), limit=args.limit)
+    store.close()
+    if args.format == "json":
+        print(json.dumps([a.to_record() for a in results], ensure_ascii=False, indent=2))
+    else:
+        for article in results:
+            print(_article_row(article) + f"\n{'':18}{article.url}")
+        print(f"{len(results)} result{'s' if len(results) != 1 else ''}", file=sys.stderr)
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    store = _open(args)
+    filters = _filters(args)
+    buckets = store.timeline(filters)
+    articles = list(store.iter_articles(filters))
+    store.close()
+    if args.format == "json":
+        print(json.dumps({"buckets": buckets, "articles": [
+            {k: a.to_record()[k] for k in ("id", "day", "published", "language", "source", "title", "url", "story_id")
+             if k in a.to_record()} for a in articles]}, ensure_ascii=False, indent=2))
+        return 0
+    by_day: dict[str, list[Article]] = {}
+    for article in articles:
+        by_day.setdefault((article.published or "undated")[:10], []).append(article)
+    if args.format == "html":
+        e = html.escape
+        rows = "".join(f"<h2>{e(day)}</h2><ul>" + "".join(
+            f"<li>{e(a.language)} · {e(a.source)} · <a href=\"{e(a.url)}\">{e(a.title)}</a></li>" for a in items)
+            + "</ul>" for day, items in by_day.items())
+        print(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Prahari timeline</title></head><body>{rows}</body></html>")
+        return 0
+    for day, items in by_day.items():
+        hi = sum(1 for a in items if a.language == "hi")
+        print(f"{day}  {len(items)} reports ({hi} hi, {len(items) - hi} en)")
+        for article in items:
+            copy = " [copy]" if article.duplicate_of else ""
+            print(f"    {(article.published or '')[11:16]:5}  {article.language}  {article.source:22.22}  {article.title}{copy}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from index.export import write_records
+
+    if args.what == "claims":
+        raise PrahariError("export --what claims: claims are not built yet in this version; use articles or facts")
+    if args.format == "xlsx" and not args.out:
+        raise PrahariError("export --format xlsx needs --out FILE (a spreadsheet cannot go to the terminal)")
+    store = _open(args)
+    filters = _filters(args)
+    if args.what == "articles":
+        records = (a.to_record() for a in store.iter_articles(filters))
+        fields = Article.EXPORT_FIELDS
+    else:
+        records = (fact_to_record(f) for f in store.iter_facts(filters))
+        fields = FACT_EXPORT_FIELDS
+    if args.out:
+        mode = "wb" if args.format == "xlsx" else "w"
+        out_path = Path(args.out)
+        partial = out_path.with_name(out_path.name + ".partial")
+        with open(partial, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
+            count = write_records(records, args.format, out, fields)
+        partial.replace(out_path)  # never leave half a file under the real name
+        _say(f"exported {count} {args.what} to {out_path}")
+    else:
+        count = write_records(records, args.format, sys.stdout, fields)
+        _say(f"exported {count} {args.what}")
+    store.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from prahari.sample.site import DEFAULT_BASE_PORT, SampleSite
+
+    url = store_url(args.store)
+    site = SampleSite(base_port=args.site_port or DEFAULT_BASE_PORT)
+    try:
+        site.start()
+    except OSError as exc:
+        raise PrahariError(f"cannot serve the sample site on 127.0.0.1:{site.base_port}-{site.base_port + 2}: "
+                           f"{exc.strerror}; pick other ports with --site-port") from None
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            incident_path = Path(scratch) / "aiims-2022-sample.yaml"
+            incident_path.write_text(site.incident_yaml(), encoding="utf-8")
+            _say(f"demo: serving the sample site on {', '.join(site.base_url(n) for n in site.ports)}")
+            run_update(url, [str(incident_path)])
+    finally:
+        site.stop()
+    print(f"\nThe demo store is {url}. Try:\n"
+          f"  prahari search 'फिरौती OR ransom' --store {url}\n"
+          f"  prahari timeline --store {url}\n"
+          f"  prahari export --what articles --format jsonl --store {url}")
+    if not args.no_dashboard:
+        print("(The dashboard is not part of this version yet; the commands above show the same data.)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prahari", description="Prahari (प्रहरी): follow one incident through Hindi and English news.")
+    parser.add_argument("--version", action="version", version=f"prahari {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("update", help="crawl an incident's sources into the store (incremental)",
+                       description="Crawl every source of an incident (feeds, sitemaps, URL lists), extract, score "
+                                   "and store new articles. Pages already stored are never fetched again.")
+    p.add_argument("--incident", metavar="ID|PATH", help="bundled incident id or path to a YAML file "
+                                                         "(default: every bundled incident)")
+    p.add_argument("--max-pages", type=_positive, default=0, metavar="N", help="fetch at most N article pages")
+    _add_store(p)
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser("reprocess", help="rebuild every extraction from stored raw pages (offline)")
+    _add_store(p)
+    p.set_defaults(func=cmd_reprocess)
+
+    p = sub.add_parser("extract", help="run one page (file or URL) through extraction and NLP, without storing it")
+    p.add_argument("target", metavar="PATH|URL")
+    p.add_argument("--published", metavar="ISO", help="publication time to use if the page has none")
+    p.add_argument("--format", choices=("json", "text"), default="text")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("search", help="full-text search in Hindi and English",
+                       description='Search titles and text. Words, "exact phrases", AND / OR / NOT, parentheses '
+                                   "and prefix* are understood, e.g. 'फिरौती OR ransom', '\"200 crore\" NOT bitcoin'.")
+    p.add_argument("query")
+    p.add_argument("--limit", type=_positive, default=20, metavar="N")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _add_filters(p)
+    _add_store(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("timeline", help="reports per day, oldest first")
+    p.add_argument("--format", choices=("table", "json", "html"), default="table")
+    _add_filters(p)
+    _add_store(p)
+    p.set_defaults(func=cmd_timeline)
+
+    p = sub.add_parser("export", help="export articles or facts with links to their sources")
+    p.add_argument("--what", choices=("articles", "facts", "claims"), default="articles")
+    p.add_argument("--format", choices=("jsonl", "json", "csv", "xlsx"), default="jsonl")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    _add_filters(p, irrelevant=True)
+    _add_store(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("demo", help="serve the bundled sample site on 127.0.0.1, crawl it and index it")
+    p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard afterwards")
+    p.add_argument("--port", type=_positive, default=8501, help="dashboard port")
+    p.add_argument("--site-port", type=_positive, default=0, help="first of three sample-site ports (default 8631)")
+    _add_store(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of the prahari console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PrahariError as exc:
+        print(f"prahari: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("prahari: interrupted; everything stored so far is kept, rerun to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Incident files: load a YAML incident description and validate it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+import yaml
+
+from prahari.errors import IncidentFileError
+
+INCIDENTS_DIR = Path(__file__).parent / "incidents"
+SOURCE_TYPES = ("feed", "sitemap", "urls", "search")
+
+
+@dataclass
+class Source:
+    """One way to discover articles: a feed, a sitemap, a URL list or search queries."""
+
+    type: str
+    url: Optional[str] = None
+    urls: list[str] = field(default_factory=list)
+    queries: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Incident:
+    """An incident to follow: its keyword groups and where to look for reports."""
+
+    id: str
+    title: str
+    start: date
+    relevance_groups: list[list[str]]
+    sources: list[Source]
+    end: Optional[date] = None
+    path: Optional[Path] = None
+
+
+def _fail(path: Path, key: str, problem: str) -> IncidentFileError:
+    return IncidentFileError(f"{path}: {key}: {problem}")
+
+
+def _check_url(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(path, key, f"expected a URL, got {value!r}")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail(path, key, f"not an http(s) URL: {value!r}")
+    return value
+
+
+def _check_date(path: Path, key: str, value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _fail(path, key, f"not a YYYY-MM-DD date: {value!r}") from None
+
+
+def _parse_source(path: Path, index: int, raw: Any) -> Source:
+    key = f"sources[{index}]"
+    if not isinstance(raw, dict):
+        raise _fail(path, key, "expected a mapping with a 'type'")
+    kind = raw.get("type")
+    if kind not in SOURCE_TYPES:
+        raise _fail(path, f"{key}.type", f"unknown source type {kind!r} (use one of {', '.join(SOURCE_TYPES)})")
+    if kind in ("feed", "sitemap"):
+        if "url" not in raw:
+            raise _fail(path, f"{key}.url", "missing")
+        return Source(type=kind, url=_check_url(path, f"{key}.url", raw["url"]))
+    if kind == "urls":
+        urls = raw.get("urls")
+        if not isinstance(urls, list) or not urls:
+            raise _fail(path, f"{key}.urls", "expected a non-empty list of URLs")
+        return Source(type=kind, urls=[_check_url(path, f"{key}.urls[{i}]", u) for i, u in enumerate(urls)])
+    queries = raw.get("queries")
+    if not isinstance(queries, dict) or not queries:
+        raise _fail(path, f"{key}.queries", "expected a mapping of language to query, e.g. {hi: '…', en: '…'}")
+    return Source(type=kind, queries={str(k): str(v) for k, v in queries.items()})
+
+
+def load_incident(path: Path) -> Incident:
+    """Read and validate one incident file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IncidentFileError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IncidentFileError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise IncidentFileError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise IncidentFileError(f"{path}: expected a mapping of keys (id, title, start, relevance, sources)")
+    for key in ("id", "title", "start", "relevance", "sources"):
+        if key not in raw:
+            raise _fail(path, key, "missing")
+    relevance = raw["relevance"]
+    groups = relevance.get("all") if isinstance(relevance, dict) else None
+    if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
+        raise _fail(path, "relevance.all", "expected a list of keyword groups, each a non-empty list")
+    sources = raw["sources"]
+    if not isinstance(sources, list) or not sources:
+        raise _fail(path, "sources", "expected a non-empty list")
+    return Incident(
+        id=str(raw["id"]),
+        title=str(raw["title"]),
+        start=_check_date(path, "start", raw["start"]),
+        end=_check_date(path, "end", raw["end"]) if raw.get("end") else None,
+        relevance_groups=[[str(term) for term in group] for group in groups],
+        sources=[_parse_source(path, i, s) for i, s in enumerate(sources)],
+        path=path,
+    )
+
+
+def find_incident(ref: str) -> Incident:
+    """Load an incident by bundled id (aiims-2022) or by path to a YAML file."""
+    candidate = Path(ref)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return load_incident(candidate)
+    bundled = INCIDENTS_DIR / f"{ref}.yaml"
+    if not bundled.exists():
+        known = ", ".join(sorted(p.stem for p in INCIDENTS_DIR.glob("*.yaml")))
+        raise IncidentFileError(f"{ref}: no such incident (bundled: {known}; or give a path to a .yaml file)")
+    return load_incident(bundled)
+
+
+def all_incidents() -> list[Incident]:
+    """Every bundled incident file."""
+    return [load_incident(p) for p in sorted(INCIDENTS_DIR.glob("*.yaml"))]

@@ -1,0 +1,96 @@
+"""One page through the stages: extraction, relevance, NLP, and story assignment (dedup)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from index.store import Store
+from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
+from nlp.extract import extract_page
+from nlp.relevance import score_relevance
+from prahari.incident import Incident
+from prahari.model import Article, RawPage, article_id_for
+
+
+def build_article(page: RawPage) -> Article:
+    """Extract an article from a raw page (raises nlp.extract.ExtractionError when there is none)."""
+    fields = extract_page(page.body, page.url, page.headers.get("Content-Type"),
+                          page.hint_published, page.hint_title)
+    canon = canonical_url(page.url)
+    declared = fields["canonical"]
+    # A same-site rel=canonical folds AMP and tracking variants; a cross-site one (syndication) is not
+    # trusted for identity, near-duplicate detection groups those copies instead.
+    if declared and urlsplit(declared).netloc == urlsplit(page.url).netloc:
+        canon = canonical_url(declared)
+    return Article(
+        id=article_id_for(canon), url=page.url, canonical_url=canon, source=urlsplit(page.url).netloc,
+        title=fields["title"], language=fields["language"], text=fields["text"],
+        published=fields["published"], fetched=page.fetched_at, first_seen=page.fetched_at,
+        author=fields["author"], incident=page.incident, content_hash=content_hash(fields["text"]),
+    )
+
+
+def apply_relevance(article: Article, incident: Optional[Incident]) -> None:
+    """Mark the article relevant (or not) to its incident's keyword groups."""
+    groups = incident.relevance_groups if incident else []
+    article.relevant, article.relevance = score_relevance(article.title, article.text, groups)
+
+
+def annotate(article: Article) -> None:
+    """Run the bilingual NLP pipeline: entities, figures, dates and facts."""
+    from nlp.pipeline import annotate_article  # spaCy loads on first use only
+    annotate_article(article)
+
+
+def _order_key(candidate: dict) -> tuple:
+    published = candidate.get("published")
+    try:
+        stamp = datetime.fromisoformat(published).astimezone(timezone.utc).isoformat() if published else "9999"
+    except ValueError:
+        stamp = "9999"
+    return (stamp, candidate.get("first_seen") or "", candidate["id"])
+
+
+class StoryAssigner:
+    """Give near-duplicate and syndicated copies one story_id; duplicate_of names the earliest copy."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.pending: list[dict] = []  # this batch, not yet written
+
+    def assign(self, article: Article) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
+        """Set story_id and duplicate_of; return the signature, bands and any story re-pointing to apply."""
+        signature = minhash_signature(article.text)
+        bands = band_keys(signature)
+        band_set = set(bands)
+        candidates = self.store.story_candidates(article.content_hash, bands, article.id) + [
+            p for p in self.pending if p["id"] != article.id and (
+                p["content_hash"] == article.content_hash or band_set & p["bands"])]
+        me = {"id": article.id, "story_id": article.id, "published": article.published,
+              "first_seen": article.first_seen, "content_hash": article.content_hash,
+              "signature": signature.tobytes(), "bands": band_set}
+        matches = [c for c in candidates if c["content_hash"] == article.content_hash or (
+            c.get("signature") and jaccard(signature, np.frombuffer(c["signature"], dtype=np.uint64))
+            >= NEAR_DUPLICATE_JACCARD)]
+        repoint = None
+        if matches:
+            group = sorted(matches + [me], key=_order_key)
+            root = group[0]
+            article.story_id = next((m["story_id"] for m in sorted(matches, key=_order_key) if m["story_id"]),
+                                    root["id"])
+            article.duplicate_of = None if root["id"] == article.id else root["id"]
+            if root["id"] == article.id:
+                repoint = (article.story_id, article.id)
+        else:
+            article.story_id, article.duplicate_of = article.id, None
+        me["story_id"] = article.story_id
+        self.pending.append(me)
+        return signature.tobytes(), bands, repoint
+
+    def flushed(self) -> None:
+        """The batch is written; the store now answers for it."""
+        self.pending.clear()
