@@ -15,10 +15,12 @@ from nlp.dedup import canonical_url
 class StoredPagesMiddleware:
     """Never refetch an article page the store already holds; stop scheduling at --max-pages."""
 
+    # Shared by the spiders of one update (they run one after another in one child process).
+    scheduled = 0
+
     def __init__(self, store_url: str, max_pages: int, stats):
         self.store_url, self.max_pages, self.stats = store_url, max_pages, stats
         self.known: set[str] = set()
-        self.scheduled = 0
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -41,11 +43,11 @@ class StoredPagesMiddleware:
         if url in self.known:
             self.stats.inc_value("prahari/skipped_already_stored")
             raise IgnoreRequest(f"already stored: {url}")
-        if self.max_pages and self.scheduled >= self.max_pages:
+        if self.max_pages and StoredPagesMiddleware.scheduled >= self.max_pages:
             self.stats.inc_value("prahari/skipped_max_pages")
             raise IgnoreRequest("--max-pages reached")
         self.known.add(url)
-        self.scheduled += 1
+        StoredPagesMiddleware.scheduled += 1
         request.meta["prahari_seen"] = True  # retries and redirects of this request pass through
         return None
 

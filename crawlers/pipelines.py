@@ -6,12 +6,14 @@ import sys
 import time
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from crawlers.items import PageItem
 from index.store import open_store
 from nlp.extract import ExtractionError
 from prahari.incident import find_incident
 from prahari.process import StoryAssigner, annotate, apply_relevance, build_article
+from prahari.errors import StoreError
 from prahari.model import RawPage
 
 
@@ -68,8 +70,9 @@ class NlpPipeline:
 class StorePipeline:
     """Assign stories and write batches in one transaction each; print progress as batches land."""
 
-    def __init__(self, store_url: str, batch_size: int, stats):
-        self.store_url, self.batch_size, self.stats = store_url, batch_size, stats
+    def __init__(self, store_url: str, batch_size: int, crawler):
+        self.store_url, self.batch_size, self.crawler = store_url, batch_size, crawler
+        self.stats = crawler.stats
         self.batch: list[PageItem] = []
         self.store = None
         self.assigner = None
@@ -77,22 +80,33 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_BATCH_SIZE"),
-                   crawler.stats)
+        return cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_BATCH_SIZE"), crawler)
 
     def open_spider(self, spider=None):
         self.store = open_store(self.store_url)
         self.assigner = StoryAssigner(self.store)
 
     def close_spider(self, spider=None):
-        self.flush()
+        self._flush_or_stop()
         self.store.close()
 
     def process_item(self, item: PageItem, spider=None):
+        if self.stats.get_value("prahari/store_error"):
+            raise DropItem("store unavailable")
         self.batch.append(item)
         if len(self.batch) >= self.batch_size:
-            self.flush()
+            self._flush_or_stop()
         return item
+
+    def _flush_or_stop(self) -> None:
+        """Write the batch; if the store refuses (locked, down), stop the crawl and report why."""
+        try:
+            self.flush()
+        except StoreError as exc:
+            self.batch = []
+            self.stats.set_value("prahari/store_error", str(exc))
+            if self.crawler.engine and self.crawler.engine.running:
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_error"))
 
     def flush(self) -> None:
         if not self.batch:

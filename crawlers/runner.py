@@ -52,6 +52,9 @@ def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: 
                 for key, value in (crawler.stats.get_stats() or {}).items():
                     if isinstance(value, int) and not isinstance(value, bool):
                         totals[key] = totals.get(key, 0) + value
+                if crawler.stats.get_value("prahari/store_error"):
+                    totals["prahari/store_error"] = crawler.stats.get_value("prahari/store_error")
+                    break
         finally:
             reactor.stop()
 
@@ -71,6 +74,10 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
         future = pool.submit(_crawl_in_child, store_url, str(incident.path), incident.id, jobs, max_pages,
                              overrides or {})
         try:
-            return future.result()
+            totals = future.result()
         except BrokenProcessPool:
             raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None
+    if totals.get("prahari/store_error"):
+        raise PrahariError(f"{totals['prahari/store_error']}; everything stored before is intact, rerun update "
+                           "to finish")
+    return totals

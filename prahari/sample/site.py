@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,6 +96,7 @@ class SampleSite:
 
     base_port: int = 0
     extra_routes: dict[str, Route] = field(default_factory=dict)
+    article_delay: float = 0.0  # seconds per article page, to make crawls slow enough to interrupt
     articles: list[dict] = field(default_factory=load_articles)
 
     def __post_init__(self):
@@ -188,6 +190,8 @@ class SampleSite:
             ctype, body = self._listing(name)
             return 200, {"Content-Type": ctype}, body
         if clean.startswith("/news/"):
+            if self.article_delay:
+                time.sleep(self.article_delay)
             slug = clean[len("/news/"):]
             amp = slug.endswith("/amp")
             slug = slug[:-4] if amp else slug

@@ -1,0 +1,41 @@
+"""Shared fixtures: the sample site on loopback, incident files pointing at it, and a crawled store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prahari.cli import main
+from prahari.sample.site import SampleSite
+
+
+@pytest.fixture(scope="session")
+def site():
+    """The bundled sample site on random loopback ports."""
+    with SampleSite() as running:
+        yield running
+
+
+def write_incident(site: SampleSite, directory: Path, incident_id: str = "aiims-2022-sample") -> Path:
+    path = directory / f"{incident_id}.yaml"
+    path.write_text(site.incident_yaml(incident_id), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def crawled(site, tmp_path_factory):
+    """One full update of the sample site: (store URL, incident path, exported records by slug)."""
+    directory = tmp_path_factory.mktemp("crawled")
+    incident = write_incident(site, directory)
+    store = f"sqlite:///{directory}/prahari.db"
+    assert main(["update", "--incident", str(incident), "--store", store]) == 0
+    return store, incident
+
+
+def export_records(store: str, capsys, *extra: str) -> list[dict]:
+    """Run `prahari export` as jsonl and parse its output."""
+    capsys.readouterr()
+    assert main(["export", "--what", "articles", "--format", "jsonl", "--store", store, *extra]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
