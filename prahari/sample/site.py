@@ -102,6 +102,8 @@ class SampleSite:
     def __post_init__(self):
         self.publishers = load_publishers()
         self.requests: Counter = Counter()
+        self.by_slug = {(a["publisher"], a["slug"]): a for a in self.articles}
+        self.rendered: dict[tuple[str, str], bytes] = {}
         self.ports: dict[str, int] = ({n: self.base_port + p["port_offset"] for n, p in self.publishers.items()}
                                       if self.base_port else {})
         self.servers: list[ThreadingHTTPServer] = []
@@ -195,12 +197,20 @@ class SampleSite:
             slug = clean[len("/news/"):]
             amp = slug.endswith("/amp")
             slug = slug[:-4] if amp else slug
-            article = next((a for a in self.articles if a["slug"] == slug and a["publisher"] == name), None)
-            if article:
-                url = f"{self.base_url(name)}/news/{slug}"
-                render = render_jsonld if self.publishers[name]["template"] == "jsonld" else render_meta
-                return 200, {"Content-Type": "text/html; charset=utf-8"}, render(article, self.publishers[name], url).encode()
+            page = self._page(name, slug)
+            if page is not None:
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, page
         return 404, {"Content-Type": "text/html"}, b"<html><body><h1>Not found</h1></body></html>"
+
+    def _page(self, name: str, slug: str) -> Optional[bytes]:
+        """The rendered article page (rendered once, then served from memory)."""
+        if (name, slug) not in self.rendered:
+            article = self.by_slug.get((name, slug))
+            if article is None:
+                return None
+            render = render_jsonld if self.publishers[name]["template"] == "jsonld" else render_meta
+            self.rendered[(name, slug)] = render(article, self.publishers[name], f"{self.base_url(name)}/news/{slug}").encode()
+        return self.rendered[(name, slug)]
 
     def _handler(self, name: str):
         site = self

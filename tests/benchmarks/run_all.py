@@ -1,0 +1,80 @@
+"""make bench: one line of figures per benchmark, each beside a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import trafilatura
+
+from crawlers.runner import run_crawl
+from prahari.incident import load_incident
+from prahari.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
+
+PAGES = 2000
+
+
+def generated_articles(count: int = PAGES) -> list[dict]:
+    """The sample corpus recombined into `count` distinct articles (paragraphs rotated, slugs numbered)."""
+    base = load_articles()
+    out = []
+    for n in range(count):
+        source = base[n % len(base)]
+        donor = base[(n * 7 + 3) % len(base)]
+        paragraphs = source["body"].strip().splitlines() + donor["body"].strip().splitlines()[:1]
+        out.append({**source, "slug": f"{source['slug']}-{n}", "body": "\n".join(paragraphs[n % 2:] + paragraphs[:n % 2]),
+                    "syndicated_from": None})
+    return out
+
+
+def peak_child_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> tuple[float, dict]:
+    incident_path = scratch / f"{name}.yaml"
+    incident_path.write_text(site.incident_yaml(name), encoding="utf-8")
+    started = time.monotonic()
+    stats = run_crawl(f"sqlite:///{scratch}/{name}.db", load_incident(incident_path), overrides=overrides)
+    return time.monotonic() - started, stats
+
+
+def main() -> None:
+    articles = generated_articles()
+    publishers = load_publishers()
+    with tempfile.TemporaryDirectory() as tmp, SampleSite(articles=articles) as site:
+        scratch = Path(tmp)
+        for article in articles:  # render once up front: the server then answers like a static site
+            site._page(article["publisher"], article["slug"])
+        # Baseline 1: fetch-only Scrapy crawl of the same site (no extraction, no store writes).
+        seconds, stats = crawl(site, scratch, "fetch-only", {"ITEM_PIPELINES": {}})
+        fetched = stats.get("response_received_count", 0)
+        print(f"bench crawl-fetch-only: {fetched} responses in {seconds:.1f}s = {fetched / seconds:.0f} pages/s "
+              f"(baseline), peak child RSS {peak_child_rss_mb():.0f} MB", flush=True)
+        # Baseline 2: bare trafilatura over the same pages, in-process.
+        pages = [(render_jsonld if publishers[a["publisher"]]["template"] == "jsonld" else render_meta)(
+            a, publishers[a["publisher"]], site.article_url(a)) for a in articles]
+        started = time.monotonic()
+        for html in pages:
+            trafilatura.extract(html)
+        seconds = time.monotonic() - started
+        print(f"bench bare-trafilatura: {len(pages)} pages in {seconds:.1f}s = {len(pages) / seconds:.0f} pages/s "
+              f"(baseline)", flush=True)
+        # Prahari end to end: crawl + extract + relevance + NLP + dedup + SQLite store.
+        seconds, stats = crawl(site, scratch, "prahari", {})
+        stored = stats.get("prahari/stored", 0)
+        print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
+              f"{stored / seconds:.0f} pages/s (target >= 150), peak RSS {peak_child_rss_mb():.0f} MB "
+              f"(target <= 400)", flush=True)
+        # No-change rerun: every article already stored.
+        before = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
+        seconds, stats = crawl(site, scratch, "prahari", {})
+        after = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
+        print(f"bench prahari-update-no-change: {seconds:.1f}s, {stats.get('downloader/request_count', 0)} requests, "
+              f"{after - before} article-page requests", flush=True)
+
+
+if __name__ == "__main__":
+    main()
