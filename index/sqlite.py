@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from index.query import BoolNode, Filters, Node, Phrase, Term
+from index.query import Filters, Node, Phrase, Term
 from index.store import Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse

@@ -10,7 +10,8 @@ import dateparser
 
 from prahari.model import DateMention
 
-_EN_MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_EN_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+              r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
 _HI_MONTHS = r"(?:जनवरी|फरवरी|फ़रवरी|मार्च|अप्रैल|मई|जून|जुलाई|अगस्त|सितंबर|सितम्बर|अक्टूबर|अक्तूबर|नवंबर|नवम्बर|दिसंबर|दिसम्बर)"
 _MONTH = rf"(?:{_EN_MONTHS}|{_HI_MONTHS})"
 _DAY = r"[0-3]?[0-9०-३][0-9०-९]?"
