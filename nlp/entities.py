@@ -109,8 +109,9 @@ def find_unknown_orgs(text: str, taken: list[tuple[int, int]]) -> list[tuple[str
     for pattern in (_EN_ORG, _HI_ORG):
         for match in pattern.finditer(text):
             words = match.group(1).split()
-            while words and (words[0] in _HI_STOP or words[0] in ("The", "A", "An")):
-                words = words[1:]
+            # The name starts after the last function word ("बाद में विदेश मंत्रालय" → "विदेश मंत्रालय").
+            cut = max((n for n, w in enumerate(words[:-1]) if w in _HI_STOP or w in ("The", "A", "An")), default=-1)
+            words = words[cut + 1:]
             if len(words) < 2:
                 continue
             name = " ".join(words)

@@ -113,3 +113,34 @@ def test_bad_text_returns_what_it_can(text):
     annotate_article(article)
     if "AIIMS" in text:
         assert {e.id for e in article.entities} == {"aiims"}
+
+
+@pytest.mark.parametrize("text, published, expected", [
+    ("23 नवंबर 2022 को सर्वर ठप हुआ", "2022-11-30", [("2022-11-23", "absolute")]),
+    ("on Nov 23 and on 25th November", "2022-12-01", [("2022-11-23", "absolute"), ("2022-11-25", "absolute")]),
+    ("FIR dated 18-12-2022", "2022-12-19", [("2022-12-18", "absolute")]),
+    ("२३ नवंबर को", "2022-11-30", [("2022-11-23", "absolute")]),
+    ("on December 30", "2023-01-02", [("2022-12-30", "absolute")]),  # month-day after publication: last year
+    ("last Wednesday", "2022-12-02", [("2022-11-30", "weekday")]),
+    ("मंगलवार को बैठक हुई", "2022-11-30", [("2022-11-29", "weekday")]),
+    ("कल बैठक हुई थी", "2022-11-30", [("2022-11-29", "relative")]),
+    ("कल बैठक होगी", "2022-11-30", []),  # tomorrow: not a report date
+    ("two days ago", "2022-11-30", [("2022-11-28", "relative")]),
+    ("पिछले हफ्ते", "2022-12-08", [("2022-12-01", "relative")]),
+    ("अब 50 में से 25 सर्वर स्कैन हुए, 7:00 IST", "2022-11-30", []),
+])
+def test_date_rules(text, published, expected):
+    from datetime import date
+
+    from nlp.dates import find_dates
+    found = [(d.date, d.resolution) for d in find_dates(text, "text", date.fromisoformat(published))]
+    assert found == expected
+
+
+def test_unknown_organisations_get_stable_slugs():
+    from nlp.entities import find_known, find_unknown_orgs
+    text = ("The National Cyber Forensic Laboratory (NCFL) and the Cyber Security Department helped. "
+            "बाद में विदेश मंत्रालय ने भी बयान दिया।")
+    taken = [(s, e) for _i, s, e in find_known(text)]
+    ids = {org_id for org_id, _name, _s, _e in find_unknown_orgs(text, taken)}
+    assert {"ncfl", "cyber-security-department", "विदेश-मंत्रालय"} <= ids
