@@ -15,8 +15,10 @@ from nlp.dedup import canonical_url
 class StoredPagesMiddleware:
     """Never refetch an article page the store already holds; stop scheduling at --max-pages."""
 
-    # Shared by the spiders of one update (they run one after another in one child process).
+    # Shared by the spiders of one update (they run side by side in one child process), so a URL
+    # listed by both a feed and a sitemap is fetched once.
     scheduled = 0
+    claimed: set[str] = set()
 
     def __init__(self, store_url: str, max_pages: int, stats):
         self.store_url, self.max_pages, self.stats = store_url, max_pages, stats
@@ -40,13 +42,13 @@ class StoredPagesMiddleware:
         if not request.meta.get("prahari_article") or request.meta.get("prahari_seen"):
             return None
         url = canonical_url(request.url)
-        if url in self.known:
+        if url in self.known or url in StoredPagesMiddleware.claimed:
             self.stats.inc_value("prahari/skipped_already_stored")
             raise IgnoreRequest(f"already stored: {url}")
         if self.max_pages and StoredPagesMiddleware.scheduled >= self.max_pages:
             self.stats.inc_value("prahari/skipped_max_pages")
             raise IgnoreRequest("--max-pages reached")
-        self.known.add(url)
+        StoredPagesMiddleware.claimed.add(url)
         StoredPagesMiddleware.scheduled += 1
         request.meta["prahari_seen"] = True  # retries and redirects of this request pass through
         return None

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawlers.items import PageItem
+from crawlers.workers import POOL, WorkerCrashed
 from index.store import open_store
 from nlp.extract import ExtractionError
 from prahari.incident import find_incident
 from prahari.process import StoryAssigner, annotate, apply_relevance, build_article
 from prahari.errors import StoreError
 from prahari.model import RawPage
+
+
+# Progress over every spider of this crawl process (spiders run side by side, each with its own stats).
+PROGRESS: Counter = Counter()
+PROGRESS_STARTED = [time.monotonic()]
 
 
 class ExtractPipeline:
@@ -27,14 +34,15 @@ class ExtractPipeline:
     def from_crawler(cls, crawler):
         return cls(crawler.stats)
 
-    def process_item(self, item, spider=None):
+    async def process_item(self, item, spider=None):
         page = item.page if isinstance(item, PageItem) else item
         if not isinstance(page, RawPage):
             raise DropItem(f"not a page: {type(item).__name__}")
         self.stats.inc_value("prahari/fetched")
+        PROGRESS["prahari/fetched"] += 1
         try:
-            article = build_article(page)
-        except ExtractionError as exc:
+            article = await POOL.run(build_article, page)
+        except (ExtractionError, WorkerCrashed) as exc:
             self.stats.inc_value(f"prahari/dropped/{exc}")
             raise DropItem(f"{page.url}: {exc}") from None
         return PageItem(page=page, article=article)
@@ -58,12 +66,19 @@ class RelevancePipeline:
 class NlpPipeline:
     """Entities, figures, dates and facts for every article."""
 
+    def __init__(self, stats):
+        self.stats = stats
+
     @classmethod
     def from_crawler(cls, crawler):
-        return cls()
+        return cls(crawler.stats)
 
-    def process_item(self, item: PageItem, spider=None):
-        annotate(item.article)
+    async def process_item(self, item: PageItem, spider=None):
+        try:
+            item.article = await POOL.run(annotate, item.article)
+        except WorkerCrashed as exc:
+            self.stats.inc_value(f"prahari/dropped/{exc}")
+            raise DropItem(f"{item.page.url}: {exc}") from None
         return item
 
 
@@ -74,21 +89,18 @@ class StorePipeline:
         self.store_url, self.batch_size, self.crawler = store_url, batch_size, crawler
         self.stats = crawler.stats
         self.batch: list[PageItem] = []
-        self.store = None
         self.assigner = None
-        self.started = time.monotonic()
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_BATCH_SIZE"), crawler)
 
     def open_spider(self, spider=None):
-        self.store = open_store(self.store_url)
-        self.assigner = StoryAssigner(self.store)
+        self.assigner = StoryAssigner(open_store(self.store_url))  # a store that is down fails here
 
     def close_spider(self, spider=None):
         self._flush_or_stop()
-        self.store.close()
+        self.assigner.store.close()
 
     def process_item(self, item: PageItem, spider=None):
         if self.stats.get_value("prahari/store_error"):
@@ -100,32 +112,23 @@ class StorePipeline:
 
     def _flush_or_stop(self) -> None:
         """Write the batch; if the store refuses (locked, down), stop the crawl and report why."""
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
         try:
-            self.flush()
+            # Synchronous on purpose: spiders crawling side by side never interleave story assignment.
+            self.assigner.save_batch([i.page for i in batch], [i.article for i in batch])
         except StoreError as exc:
-            self.batch = []
             self.stats.set_value("prahari/store_error", str(exc))
             if self.crawler.engine and self.crawler.engine.running:
                 deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_error"))
-
-    def flush(self) -> None:
-        if not self.batch:
             return
-        signatures, repoints = {}, []
-        for item in self.batch:
-            signature, bands, repoint = self.assigner.assign(item.article)
-            signatures[item.article.id] = (signature, bands)
-            if repoint:
-                repoints.append(repoint)
-        self.store.save([i.page for i in self.batch], [i.article for i in self.batch], signatures, repoints)
-        self.assigner.flushed()
-        kept = sum(1 for i in self.batch if i.article.relevant)
-        self.stats.inc_value("prahari/stored", len(self.batch))
-        self.stats.inc_value("prahari/relevant", kept)
-        self.stats.inc_value("prahari/facts", sum(len(i.article.facts) for i in self.batch))
-        self.batch = []
-        elapsed = time.monotonic() - self.started
-        print(f"  … {self.stats.get_value('prahari/fetched', 0)} pages fetched, "
-              f"{self.stats.get_value('prahari/stored', 0)} stored "
-              f"({self.stats.get_value('prahari/relevant', 0)} relevant) in {elapsed:.0f}s",
-              file=sys.stderr, flush=True)
+        counts = {"prahari/stored": len(batch),
+                  "prahari/relevant": sum(1 for i in batch if i.article.relevant),
+                  "prahari/facts": sum(len(i.article.facts) for i in batch)}
+        for key, value in counts.items():
+            self.stats.inc_value(key, value)
+            PROGRESS[key] += value
+        elapsed = time.monotonic() - PROGRESS_STARTED[0]
+        print(f"  … {PROGRESS['prahari/fetched']} pages fetched, {PROGRESS['prahari/stored']} stored "
+              f"({PROGRESS['prahari/relevant']} relevant) in {elapsed:.0f}s", file=sys.stderr, flush=True)

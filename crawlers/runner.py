@@ -31,7 +31,7 @@ def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: 
     from scrapy.utils.project import get_project_settings
     from scrapy.utils.reactor import install_reactor
 
-    install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
+    install_reactor(get_project_settings()["TWISTED_REACTOR"])
     from scrapy.crawler import CrawlerRunner
     from scrapy.utils.log import configure_logging
     from twisted.internet import defer, reactor
@@ -40,22 +40,30 @@ def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: 
     settings.setdict({"PRAHARI_STORE": store_url, "PRAHARI_INCIDENT": incident_path,
                       "PRAHARI_MAX_PAGES": max_pages, **overrides}, priority="cmdline")
     configure_logging(settings)
+    from crawlers.workers import POOL, default_workers
+
+    POOL.workers = settings.getint("PRAHARI_WORKERS", -1)
+    POOL.workers = default_workers() if POOL.workers < 0 else POOL.workers
+    POOL.start()
     runner = CrawlerRunner(settings)
     totals: dict[str, Any] = {}
 
     @defer.inlineCallbacks
     def run_all():
         try:
-            for kind, urls in jobs:
-                crawler = runner.create_crawler(load_object(SPIDERS[kind]))
-                yield runner.crawl(crawler, incident=incident_id, start_urls=urls)
+            # One spider per discovery method, all at once: they share the downloader-slot politeness
+            # per host, and each store batch is written synchronously, so they never interleave.
+            crawlers = [runner.create_crawler(load_object(SPIDERS[kind])) for kind, _urls in jobs]
+            yield defer.DeferredList([runner.crawl(crawler, incident=incident_id, start_urls=urls)
+                                      for crawler, (_kind, urls) in zip(crawlers, jobs)])
+            for crawler in crawlers:
                 for key, value in (crawler.stats.get_stats() or {}).items():
                     if isinstance(value, int) and not isinstance(value, bool):
                         totals[key] = totals.get(key, 0) + value
                 if crawler.stats.get_value("prahari/store_error"):
                     totals["prahari/store_error"] = crawler.stats.get_value("prahari/store_error")
-                    break
         finally:
+            POOL.shutdown()
             reactor.stop()
 
     run_all()

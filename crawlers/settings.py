@@ -12,6 +12,9 @@ LOG_LEVEL = "WARNING"
 
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
+# Scrapy starts this many tasks for every response's output; an article page yields one item, and
+# items run in parallel across responses anyway (the worker pool does the heavy part).
+CONCURRENT_ITEMS = 4
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25
 AUTOTHROTTLE_MAX_DELAY = 20
@@ -49,3 +52,7 @@ PRAHARI_STORE = "sqlite:///data/prahari.db"
 PRAHARI_INCIDENT = None
 PRAHARI_MAX_PAGES = 0  # 0 = no limit
 PRAHARI_BATCH_SIZE = 50
+PRAHARI_WORKERS = -1  # processes for extraction and NLP; -1 = one per core beyond the first, 0 = inline
+
+# Scrapy's default reactor, installed in the crawl child by crawlers.runner.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -14,7 +13,7 @@ from index.store import Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import StoreError
-from prahari.model import Article, Fact, RawPage, article_id_for, fact_from_dict
+from prahari.model import Article, Fact, RawPage, article_id_for, fact_from_dict, plain
 
 # The default unicode61 tokenizer cuts Devanagari words at every vowel sign and virama;
 # counting marks (M*) as word characters keeps दिल्ली one token.
@@ -45,6 +44,20 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE VIRTUAL TABLE articles_fts USING fts5(article_id UNINDEXED, title, text, tokenize="{FTS_TOKENIZE}");
     CREATE VIRTUAL TABLE facts_fts USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
     """),
+    # v2: full-text rows keyed by a rowid derived from the article or fact id, and bands indexed by
+    # article, so replacing one article no longer scans whole tables.
+    (2, f"""
+    CREATE INDEX bands_article ON bands(article_id);
+    CREATE VIRTUAL TABLE articles_fts2 USING fts5(article_id UNINDEXED, title, text, tokenize="{FTS_TOKENIZE}");
+    INSERT INTO articles_fts2 (rowid, article_id, title, text)
+        SELECT id_rowid(article_id), article_id, title, text FROM articles_fts;
+    DROP TABLE articles_fts;
+    ALTER TABLE articles_fts2 RENAME TO articles_fts;
+    CREATE VIRTUAL TABLE facts_fts2 USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
+    INSERT INTO facts_fts2 (rowid, fact_id, sentence) SELECT id_rowid(fact_id), fact_id, sentence FROM facts_fts;
+    DROP TABLE facts_fts;
+    ALTER TABLE facts_fts2 RENAME TO facts_fts;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -72,6 +85,11 @@ def to_fts(node: Node) -> str:
     return expression
 
 
+def id_rowid(record_id: str) -> int:
+    """A stable 60-bit integer for a hex article or fact id (its full-text rowid)."""
+    return int(record_id[:15], 16)
+
+
 def _analysed(text: str) -> str:
     return " ".join(analyse(text))
 
@@ -88,6 +106,7 @@ class SQLiteStore(Store):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
+            self.db.create_function("id_rowid", 1, id_rowid, deterministic=True)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
@@ -170,17 +189,18 @@ class SQLiteStore(Store):
         self.db.execute("DELETE FROM article_entities WHERE article_id=?", (article.id,))
         self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)",
                             [(article.id, e.id) for e in article.entities])
-        self.db.execute("DELETE FROM articles_fts WHERE article_id=?", (article.id,))
-        self.db.execute("INSERT INTO articles_fts VALUES (?,?,?)",
-                        (article.id, _analysed(article.title), _analysed(article.text)))
+        self.db.execute("DELETE FROM articles_fts WHERE rowid=?", (id_rowid(article.id),))
+        self.db.execute("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)",
+                        (id_rowid(article.id), article.id, _analysed(article.title), _analysed(article.text)))
         old_facts = [r[0] for r in self.db.execute("SELECT id FROM facts WHERE article_id=?", (article.id,))]
-        self.db.executemany("DELETE FROM facts_fts WHERE fact_id=?", [(f,) for f in old_facts])
+        self.db.executemany("DELETE FROM facts_fts WHERE rowid=?", [(id_rowid(f),) for f in old_facts])
         self.db.execute("DELETE FROM facts WHERE article_id=?", (article.id,))
         for fact in article.facts:
             fact.first_seen = fact.first_seen or article.first_seen
-            self.db.execute("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
-                            (fact.id, article.id, fact.event_date, json.dumps(asdict(fact), ensure_ascii=False)))
-            self.db.execute("INSERT INTO facts_fts VALUES (?,?)", (fact.id, _analysed(fact.sentence)))
+        self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
+                            [(f.id, article.id, f.event_date, json.dumps(plain(f), ensure_ascii=False)) for f in article.facts])
+        self.db.executemany("INSERT INTO facts_fts (rowid, fact_id, sentence) VALUES (?,?,?)",
+                            [(id_rowid(f.id), f.id, _analysed(f.sentence)) for f in article.facts])
 
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
         marks = ",".join("?" for _ in bands) or "''"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -40,11 +41,17 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(" ".join(analyse(text)).encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=1)
+def _permutations() -> tuple:
+    """The fixed hash permutations (datasketch would rebuild them for every signature)."""
+    return MinHash(num_perm=NUM_PERM, seed=7, scheme="affine32").permutations
+
+
 def minhash_signature(text: str) -> np.ndarray:
     """MinHash over word shingles of the normalised text."""
     words = analyse(text)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
-    sig = MinHash(num_perm=NUM_PERM, seed=7)
+    sig = MinHash(num_perm=NUM_PERM, seed=7, permutations=_permutations(), scheme="affine32")
     sig.update_batch([s.encode("utf-8") for s in shingles])
     return sig.hashvalues.astype(np.uint64)
 

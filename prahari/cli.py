@@ -122,13 +122,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     batch: list[tuple[RawPage, Article]] = []
 
     def flush() -> None:
-        signatures, repoints = {}, []
-        for _page, article in batch:
-            signature, bands, repoint = assigner.assign(article)
-            signatures[article.id] = (signature, bands)
-            repoints += [repoint] if repoint else []
-        store.save([], [a for _p, a in batch], signatures, repoints)
-        assigner.flushed()
+        assigner.save_batch([], [a for _p, a in batch])
         batch.clear()
 
     for page in store.iter_pages():

@@ -8,6 +8,26 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, lists and dicts as plain JSON-ready values (a faster dataclasses.asdict for our model)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(value):
+            return value
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind))
+    return {name: plain(getattr(value, name)) for name in names}
+
+
 @dataclass
 class Mention:
     """Where an entity was named: field is "title" or "text", offsets into that field."""
@@ -96,7 +116,7 @@ class RawPage:
     """A fetched page as the crawler saw it, kept so extraction can be rebuilt offline."""
 
     url: str
-    body: bytes
+    body: bytes = field(repr=False)  # a log line about a page must not carry the whole page
     fetched_at: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -140,8 +160,7 @@ class Article:
 
     def to_record(self) -> dict[str, Any]:
         """The exported JSON object for this article (export schema of DESIGN.md)."""
-        data = dataclasses.asdict(self)
-        return {name: data[name] for name in self.EXPORT_FIELDS}
+        return {name: plain(getattr(self, name)) for name in self.EXPORT_FIELDS}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> "Article":
@@ -164,8 +183,7 @@ FACT_EXPORT_FIELDS = (
 
 def fact_to_record(fact: Fact) -> dict[str, Any]:
     """The exported JSON object for a fact."""
-    data = dataclasses.asdict(fact)
-    return {name: data[name] for name in FACT_EXPORT_FIELDS}
+    return {name: plain(getattr(fact, name)) for name in FACT_EXPORT_FIELDS}
 
 
 def entity_from_dict(data: dict[str, Any]) -> Entity:

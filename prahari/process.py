@@ -40,10 +40,11 @@ def apply_relevance(article: Article, incident: Optional[Incident]) -> None:
     article.relevant, article.relevance = score_relevance(article.title, article.text, groups)
 
 
-def annotate(article: Article) -> None:
-    """Run the bilingual NLP pipeline: entities, figures, dates and facts."""
+def annotate(article: Article) -> Article:
+    """Run the bilingual NLP pipeline (entities, figures, dates and facts); return the same article."""
     from nlp.pipeline import annotate_article  # spaCy loads on first use only
     annotate_article(article)
+    return article
 
 
 def _order_key(candidate: dict) -> tuple:
@@ -94,3 +95,17 @@ class StoryAssigner:
     def flushed(self) -> None:
         """The batch is written; the store now answers for it."""
         self.pending.clear()
+
+    def save_batch(self, pages: list[RawPage], articles: list[Article]) -> None:
+        """Assign stories to a batch of articles and write it, with its pages, in one transaction."""
+        signatures, repoints = {}, []
+        try:
+            for article in articles:
+                signature, bands, repoint = self.assign(article)
+                signatures[article.id] = (signature, bands)
+                if repoint:
+                    repoints.append(repoint)
+            self.store.save(pages, articles, signatures, repoints)
+        finally:
+            self.flushed()
+

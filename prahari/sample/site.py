@@ -216,6 +216,8 @@ class SampleSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real news sites serve
+
             def do_GET(self):  # noqa: N802 (http.server's naming)
                 status, headers, body = site.respond(name, self.path)
                 self.send_response(status)

@@ -1,0 +1,60 @@
+"""A process pool for the CPU-heavy stages, so extraction and NLP run beside Scrapy's downloader."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Optional
+
+
+class WorkerCrashed(Exception):
+    """A worker process died on one page (the pool is rebuilt for the next)."""
+
+
+class WorkerPool:
+    """Run picklable functions in worker processes; with 0 workers, run them inline."""
+
+    def __init__(self, workers: int, warm_up: Optional[Callable[[], None]] = None):
+        self.workers, self.warm_up = workers, warm_up
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def start(self) -> None:
+        """Start the worker processes now, so their imports overlap the crawl's first requests."""
+        if self.workers and self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=self.warm_up)
+
+    async def run(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Call function(*args) in a worker and wait for it without blocking the reactor."""
+        if not self.workers:
+            return function(*args)
+        self.start()
+        try:
+            return await asyncio.wrap_future(self._pool.submit(function, *args))
+        except BrokenProcessPool:
+            self.shutdown()
+            raise WorkerCrashed("worker process died") from None
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def default_workers() -> int:
+    """One worker per core beyond the one the crawler uses."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def load_nlp() -> None:
+    """Load spaCy and the alias data before the first page arrives."""
+    from nlp.pipeline import pipeline
+
+    pipeline("hi"), pipeline("en")
+
+
+# One pool per crawl process, shared by its spiders; crawlers.runner sizes them and shuts them down.
+POOL = WorkerPool(0, warm_up=load_nlp)  # extraction and NLP
