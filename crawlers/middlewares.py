@@ -20,18 +20,20 @@ class StoredPagesMiddleware:
     scheduled = 0
     claimed: set[str] = set()
 
-    def __init__(self, store_url: str, max_pages: int, stats):
-        self.store_url, self.max_pages, self.stats = store_url, max_pages, stats
+    def __init__(self, store_url: str, max_pages: int, stats, refresh: bool = False):
+        self.store_url, self.max_pages, self.stats, self.refresh = store_url, max_pages, stats, refresh
         self.known: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler):
         middleware = cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_MAX_PAGES"),
-                         crawler.stats)
+                         crawler.stats, crawler.settings.getbool("PRAHARI_REFRESH"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
     def spider_opened(self, spider):
+        if self.refresh:  # update --refresh fetches stored pages again
+            return
         store = open_store(self.store_url)
         try:
             self.known = store.known_urls()
@@ -52,6 +54,58 @@ class StoredPagesMiddleware:
         StoredPagesMiddleware.scheduled += 1
         request.meta["prahari_seen"] = True  # retries and redirects of this request pass through
         return None
+
+
+class ConditionalListingsMiddleware:
+    """Ask for feeds and sitemaps with If-None-Match / If-Modified-Since; remember validators after a full run.
+
+    Validators are saved only when the whole run finished cleanly (no failed page, no --max-pages cut),
+    so a crawl that was killed or cut short reads its listings in full again next time.
+    """
+
+    def __init__(self, store_url: str, refresh: bool, crawler):
+        self.store_url, self.refresh, self.crawler = store_url, refresh, crawler
+        self.validators: dict[str, tuple] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getbool("PRAHARI_REFRESH"), crawler)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_opened(self, spider):
+        if self.refresh:
+            return
+        store = open_store(self.store_url)
+        try:
+            self.validators = store.listing_validators()
+        finally:
+            store.close()
+
+    def process_request(self, request, spider=None):
+        known = self.validators.get(request.url) if request.meta.get("prahari_listing") else None
+        if known:
+            etag, modified = known
+            if etag:
+                request.headers.setdefault("If-None-Match", etag)
+            if modified:
+                request.headers.setdefault("If-Modified-Since", modified)
+            self.crawler.stats.inc_value("prahari/conditional_requests")
+        return None
+
+    def spider_closed(self, spider, reason):
+        stats = self.crawler.stats
+        clean = reason == "finished" and not any(
+            stats.get_value(key) for key in ("prahari/failed_pages", "prahari/failed_listings",
+                                             "prahari/skipped_max_pages", "prahari/store_error"))
+        fresh = getattr(spider, "fresh_validators", {})
+        if clean and fresh:
+            store = open_store(self.store_url)
+            try:
+                store.save_listing_validators(fresh)
+            finally:
+                store.close()
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

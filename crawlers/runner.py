@@ -11,22 +11,29 @@ from prahari.errors import PrahariError
 from prahari.incident import Incident
 
 SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spiders.sitemap.SitemapSpider",
-           "urls": "crawlers.spiders.urls.UrlsSpider"}
+           "urls": "crawlers.spiders.urls.UrlsSpider", "search": "crawlers.spiders.search.SearchSpider"}
 
 
 def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
     """(spider, start URLs) per discovery method used by the incident, in a fixed order."""
+    from crawlers.spiders.search import search_urls
+    from prahari.incident import search_queries
+
     jobs: dict[str, list[str]] = {}
     for source in incident.sources:
         if source.type in ("feed", "sitemap"):
             jobs.setdefault(source.type, []).append(source.url)
         elif source.type == "urls":
             jobs.setdefault("urls", []).extend(source.urls)
-    return [(kind, jobs[kind]) for kind in ("feed", "sitemap", "urls") if kind in jobs]
+        elif source.type == "search":
+            jobs.setdefault("search", []).extend(search_urls(
+                search_queries(incident, source), source.engines, source.endpoints, incident.start, incident.end))
+    return [(kind, jobs[kind]) for kind in SPIDERS if kind in jobs]
 
 
 def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: list[tuple[str, list[str]]],
-                    max_pages: int, overrides: dict[str, Any]) -> dict[str, Any]:
+                    max_pages: int, overrides: dict[str, Any], window: tuple[Optional[str], Optional[str]] = (None, None)
+                    ) -> dict[str, Any]:
     from scrapy.utils.misc import load_object
     from scrapy.utils.project import get_project_settings
     from scrapy.utils.reactor import install_reactor
@@ -54,7 +61,8 @@ def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: 
             # One spider per discovery method, all at once: they share the downloader-slot politeness
             # per host, and each store batch is written synchronously, so they never interleave.
             crawlers = [runner.create_crawler(load_object(SPIDERS[kind])) for kind, _urls in jobs]
-            yield defer.DeferredList([runner.crawl(crawler, incident=incident_id, start_urls=urls)
+            yield defer.DeferredList([runner.crawl(crawler, incident=incident_id, start_urls=urls,
+                                                   since=window[0], until=window[1])
                                       for crawler, (_kind, urls) in zip(crawlers, jobs)])
             for crawler in crawlers:
                 for key, value in (crawler.stats.get_stats() or {}).items():
@@ -79,8 +87,9 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
         return {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        window = (incident.start.isoformat(), incident.end.isoformat() if incident.end else None)
         future = pool.submit(_crawl_in_child, store_url, str(incident.path), incident.id, jobs, max_pages,
-                             overrides or {})
+                             overrides or {}, window)
         try:
             totals = future.result()
         except BrokenProcessPool:

@@ -39,6 +39,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
     "crawlers.middlewares.StoredPagesMiddleware": 50,
+    "crawlers.middlewares.ConditionalListingsMiddleware": 60,
 }
 ITEM_PIPELINES = {
     "crawlers.pipelines.ExtractPipeline": 100,
@@ -51,6 +52,7 @@ ITEM_PIPELINES = {
 PRAHARI_STORE = "sqlite:///data/prahari.db"
 PRAHARI_INCIDENT = None
 PRAHARI_MAX_PAGES = 0  # 0 = no limit
+PRAHARI_REFRESH = False  # True: fetch stored pages and unchanged listings again
 PRAHARI_BATCH_SIZE = 50
 PRAHARI_WORKERS = -1  # processes for extraction and NLP; -1 = one per core beyond the first, 0 = inline
 

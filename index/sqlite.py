@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -13,7 +15,7 @@ from index.store import Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import StoreError
-from prahari.model import Article, Fact, RawPage, article_id_for, fact_from_dict, plain
+from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
 # The default unicode61 tokenizer cuts Devanagari words at every vowel sign and virama;
 # counting marks (M*) as word characters keeps दिल्ली one token.
@@ -57,6 +59,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     INSERT INTO facts_fts2 (rowid, fact_id, sentence) SELECT id_rowid(fact_id), fact_id, sentence FROM facts_fts;
     DROP TABLE facts_fts;
     ALTER TABLE facts_fts2 RENAME TO facts_fts;
+    """),
+    # v3: validators of feeds and sitemaps, for conditional requests on the next update.
+    (3, """
+    CREATE TABLE listings (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, checked_at TEXT);
     """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -284,6 +290,36 @@ class SQLiteStore(Store):
             f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM articles a WHERE {where} "
             f"GROUP BY a.day, a.language ORDER BY a.day, a.language", params).fetchall()
         return [dict(r) for r in rows]
+
+    def entity_first_seen(self, filters: Filters) -> list[dict]:
+        since = filters.first_seen_since or ""
+        where, params = self._where(replace(filters, first_seen_since=None))
+        rows = self.db.execute(
+            f"""SELECT ae.entity_id AS id, MIN(a.first_seen) AS first_seen, COUNT(*) AS articles,
+                       MIN(a.id) AS sample_article
+                FROM article_entities ae JOIN articles a ON a.id = ae.article_id WHERE {where}
+                GROUP BY ae.entity_id HAVING MIN(a.first_seen) >= ? ORDER BY first_seen, id""",
+            [*params, since]).fetchall()
+        out = []
+        for row in rows:
+            sample = self.get_article(row["sample_article"])
+            entity = next((e for e in (sample.entities if sample else []) if e.id == row["id"]), None)
+            if entity is not None:
+                out.append({"entity": Entity(entity.id, entity.type, entity.name, entity.name_hi),
+                            "first_seen": row["first_seen"], "articles": row["articles"]})
+        return out
+
+    def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
+        return {r["url"]: (r["etag"], r["last_modified"]) for r in self.db.execute("SELECT * FROM listings")}
+
+    def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        try:
+            with self._transaction():
+                self.db.executemany("INSERT OR REPLACE INTO listings VALUES (?,?,?,?)",
+                                    [(url, etag, modified, now) for url, (etag, modified) in validators.items()])
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to store {self.path} failed: {exc}") from None
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731

@@ -54,6 +54,18 @@ class Store(ABC):
         """Per-day buckets: day, language, count."""
 
     @abstractmethod
+    def entity_first_seen(self, filters: Filters) -> list[dict]:
+        """Entities first mentioned at or after filters.first_seen_since: entity (no mentions), first_seen, articles."""
+
+    @abstractmethod
+    def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
+        """ETag and Last-Modified of each feed or sitemap as last fully crawled."""
+
+    @abstractmethod
+    def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+        """Remember feed and sitemap validators for the next conditional request."""
+
+    @abstractmethod
     def counts(self) -> dict[str, int]:
         """How many pages, articles, relevant articles and facts are stored."""
 

@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -76,39 +76,112 @@ def _say(message: str) -> None:
 
 def run_update(url: str, incident_refs: list[str], max_pages: int = 0,
                overrides: Optional[dict] = None) -> list[dict]:
-    """Crawl each incident into the store, printing progress and a summary line per incident."""
-    from crawlers.runner import run_crawl
+    """Crawl each incident into the store, printing progress, a summary line and what is new."""
+    from prahari.lock import update_lock
 
     incidents = [find_incident(ref) for ref in incident_refs] if incident_refs else all_incidents()
     open_store(url).close()  # fail early, with a clear message, if the store cannot be opened
-    summaries = []
-    for incident in incidents:
-        _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
-        started = time.monotonic()
-        stats = run_crawl(url, incident, max_pages, overrides)
-        dropped = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/dropped/")}
-        failed = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/failed/")}
-        summary = {"incident": incident.id, "fetched": stats.get("prahari/fetched", 0),
-                   "stored": stats.get("prahari/stored", 0), "relevant": stats.get("prahari/relevant", 0),
-                   "facts": stats.get("prahari/facts", 0), "dropped": dropped, "failed": failed,
-                   "skipped_already_stored": stats.get("prahari/skipped_already_stored", 0),
-                   "requests": stats.get("downloader/request_count", 0),
-                   "seconds": round(time.monotonic() - started, 1)}
-        for reason, count in sorted(dropped.items()):
-            _say(f"  dropped {count}: {reason}")
-        for reason, count in sorted(failed.items()):
-            _say(f"  failed {count}: {reason}")
-        print(f"update {incident.id}: {summary['fetched']} pages fetched, {summary['stored']} stored "
-              f"({summary['relevant']} relevant, {summary['facts']} facts), {sum(dropped.values())} dropped, "
-              f"{stats.get('prahari/failed_pages', 0) + stats.get('prahari/failed_listings', 0)} failed, "
-              f"{summary['skipped_already_stored']} already stored, in {summary['seconds']}s", flush=True)
-        summaries.append(summary)
-    return summaries
+    with update_lock(url):
+        return [_update_one(url, incident, max_pages, overrides) for incident in incidents]
+
+
+def _update_one(url: str, incident, max_pages: int, overrides: Optional[dict]) -> dict:
+    from crawlers.runner import run_crawl
+
+    run_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
+    started = time.monotonic()
+    stats = run_crawl(url, incident, max_pages, overrides)
+    dropped = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/dropped/")}
+    failed = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/failed/")}
+    summary = {"incident": incident.id, "fetched": stats.get("prahari/fetched", 0),
+               "stored": stats.get("prahari/stored", 0), "relevant": stats.get("prahari/relevant", 0),
+               "facts": stats.get("prahari/facts", 0), "dropped": dropped, "failed": failed,
+               "skipped_already_stored": stats.get("prahari/skipped_already_stored", 0),
+               "requests": stats.get("downloader/request_count", 0),
+               "seconds": round(time.monotonic() - started, 1)}
+    for reason, count in sorted(dropped.items()):
+        _say(f"  dropped {count}: {reason}")
+    for reason, count in sorted(failed.items()):
+        _say(f"  failed {count}: {reason}")
+    print(f"update {incident.id}: {summary['fetched']} pages fetched, {summary['stored']} stored "
+          f"({summary['relevant']} relevant, {summary['facts']} facts), {sum(dropped.values())} dropped, "
+          f"{stats.get('prahari/failed_pages', 0) + stats.get('prahari/failed_listings', 0)} failed, "
+          f"{summary['skipped_already_stored']} already stored, in {summary['seconds']}s", flush=True)
+    summary.update(_whats_new(url, incident.id, run_started))
+    return summary
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the target, then rename: a crash never leaves half a file under the real name."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as exc:
+        raise PrahariError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _whats_new(url: str, incident_id: str, since: str) -> dict:
+    """Print and return the relevant articles, facts and entities this run saw for the first time."""
+    store = open_store(url)
+    try:
+        scope = Filters(incident=incident_id, first_seen_since=since)
+        articles = list(store.iter_articles(scope))
+        facts = sum(1 for _ in store.iter_facts(scope))
+        entities = store.entity_first_seen(scope)
+    finally:
+        store.close()
+    names = ", ".join(e["entity"].name for e in entities[:8]) + (" …" if len(entities) > 8 else "")
+    print(f"new in {incident_id}: {len(articles)} articles, {facts} facts, {len(entities)} entities"
+          + (f" ({names})" if entities else ""), flush=True)
+    for article in articles[:10]:
+        print(f"  + {(article.published or '')[:10]} {article.language} {article.source}: {article.title}", flush=True)
+    if len(articles) > 10:
+        print(f"  … and {len(articles) - 10} more (prahari digest --since {since[:10]})", flush=True)
+    return {"new_articles": len(articles), "new_facts": facts, "new_entities": len(entities)}
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages)
+    overrides = {"PRAHARI_REFRESH": True} if args.refresh else None
+    run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages, overrides)
     return 0
+
+
+def _since_instant(args: argparse.Namespace) -> str:
+    if args.days is not None:
+        moment = datetime.now(timezone.utc) - timedelta(days=args.days)
+    else:
+        moment = args.since if args.since.tzinfo else args.since.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from prahari.digest import build_digest, render_atom, render_html, render_markdown
+
+    store = _open(args)
+    try:
+        digest = build_digest(store, _since_instant(args), Filters(incident=args.incident, lang=args.lang))
+    finally:
+        store.close()
+    if args.format == "atom":
+        text = render_atom(digest, f"urn:prahari:digest:{args.incident or 'all'}")
+    else:
+        text = render_html(digest) if args.format == "html" else render_markdown(digest)
+    if args.out:
+        _write_atomically(Path(args.out), text.encode("utf-8"))
+        _say(f"digest: {sum(len(s) for s in digest['stories'])} new articles, {len(digest['facts'])} facts "
+             f"→ {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _instant(value: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date or ISO-8601 time: {value!r}") from None
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
@@ -320,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incident", metavar="ID|PATH", help="bundled incident id or path to a YAML file "
                                                          "(default: every bundled incident)")
     p.add_argument("--max-pages", type=_positive, default=0, metavar="N", help="fetch at most N article pages")
+    p.add_argument("--refresh", action="store_true",
+                   help="fetch article pages already stored, and feeds that answer 'not modified', again")
     _add_store(p)
     p.set_defaults(func=cmd_update)
 
@@ -356,6 +431,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(p, irrelevant=True)
     _add_store(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("digest", help="what is new since a date: articles by story, facts, entities (md, html, Atom)",
+                       description="Everything first seen (fetched for the first time) since --since or in the last "
+                                   "--days days. Atom output is a feed analysts can subscribe to.")
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--since", type=_instant, metavar="DATE", help="YYYY-MM-DD (midnight UTC) or an ISO-8601 time")
+    when.add_argument("--days", type=_positive, metavar="N", help="the last N days (1 = since this time yesterday)")
+    p.add_argument("--format", choices=("md", "html", "atom"), default="md")
+    p.add_argument("--incident", metavar="ID", help="only this incident")
+    p.add_argument("--lang", choices=("hi", "en"), help="only Hindi or only English reports")
+    p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
+    _add_store(p)
+    p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("demo", help="serve the bundled sample site on 127.0.0.1, crawl it and index it")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard afterwards")

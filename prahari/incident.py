@@ -14,6 +14,7 @@ from prahari.errors import IncidentFileError
 
 INCIDENTS_DIR = Path(__file__).parent / "incidents"
 SOURCE_TYPES = ("feed", "sitemap", "urls", "search")
+SEARCH_ENGINES = ("gdelt", "bing")
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Source:
     url: Optional[str] = None
     urls: list[str] = field(default_factory=list)
     queries: dict[str, str] = field(default_factory=dict)
+    engines: list[str] = field(default_factory=lambda: list(SEARCH_ENGINES))
+    endpoints: dict[str, str] = field(default_factory=dict)  # engine -> URL (a mirror, or a test server)
 
 
 @dataclass
@@ -77,10 +80,17 @@ def _parse_source(path: Path, index: int, raw: Any) -> Source:
         if not isinstance(urls, list) or not urls:
             raise _fail(path, f"{key}.urls", "expected a non-empty list of URLs")
         return Source(type=kind, urls=[_check_url(path, f"{key}.urls[{i}]", u) for i, u in enumerate(urls)])
-    queries = raw.get("queries")
-    if not isinstance(queries, dict) or not queries:
+    queries = raw.get("queries", {})  # none given: built from the relevance keywords, per language
+    if not isinstance(queries, dict) or not all(isinstance(v, str) and v.strip() for v in queries.values()):
         raise _fail(path, f"{key}.queries", "expected a mapping of language to query, e.g. {hi: '…', en: '…'}")
-    return Source(type=kind, queries={str(k): str(v) for k, v in queries.items()})
+    engines = raw.get("engines", list(SEARCH_ENGINES))
+    if not isinstance(engines, list) or not engines or any(e not in SEARCH_ENGINES for e in engines):
+        raise _fail(path, f"{key}.engines", f"expected a list of: {', '.join(SEARCH_ENGINES)}")
+    endpoints = raw.get("endpoints", {})
+    if not isinstance(endpoints, dict) or any(e not in SEARCH_ENGINES for e in endpoints):
+        raise _fail(path, f"{key}.endpoints", f"expected a mapping of engine ({', '.join(SEARCH_ENGINES)}) to URL")
+    return Source(type=kind, queries={str(k): str(v) for k, v in queries.items()}, engines=list(engines),
+                  endpoints={e: _check_url(path, f"{key}.endpoints.{e}", u) for e, u in endpoints.items()})
 
 
 def load_incident(path: Path) -> Incident:
@@ -133,3 +143,23 @@ def find_incident(ref: str) -> Incident:
 def all_incidents() -> list[Incident]:
     """Every bundled incident file."""
     return [load_incident(p) for p in sorted(INCIDENTS_DIR.glob("*.yaml"))]
+
+
+def _script(term: str) -> str:
+    return "hi" if any("\u0900" <= ch <= "\u097f" for ch in term) else "en"
+
+
+def search_queries(incident: Incident, source: Source) -> dict[str, str]:
+    """The source's own queries, or per language: every keyword group as (a OR b), all groups required."""
+    if source.queries:
+        return dict(source.queries)
+    queries = {}
+    for lang in ("hi", "en"):
+        parts = []
+        for group in incident.relevance_groups:
+            terms = [f'"{t}"' if " " in t else t for t in group if _script(t) == lang]
+            if terms:
+                parts.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
+        if len(parts) == len(incident.relevance_groups):
+            queries[lang] = " ".join(parts)
+    return queries

@@ -1,8 +1,8 @@
-"""One spider per discovery method: feed, sitemap, urls."""
+"""One spider per discovery method: feed, sitemap, urls, search."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
@@ -20,10 +20,45 @@ def is_http(url: str) -> bool:
 class ArticleSpider(scrapy.Spider):
     """Shared parts: build article requests with hints, turn responses into raw pages."""
 
-    def __init__(self, incident: Optional[str] = None, start_urls: Iterable[str] = (), **kwargs):
+    def __init__(self, incident: Optional[str] = None, start_urls: Iterable[str] = (),
+                 since: Optional[str] = None, until: Optional[str] = None, **kwargs):
         super().__init__(**kwargs)
         self.incident = incident
         self.start_urls = [u for u in start_urls if is_http(u)]
+        # The incident's start and end bound discovery: listed items dated outside are not fetched.
+        self.since = date.fromisoformat(since) if since else None
+        self.until = date.fromisoformat(until) if until else None
+        # ETag / Last-Modified of each listing read in full this run (saved when the run completes).
+        self.fresh_validators: dict[str, tuple[Optional[str], Optional[str]]] = {}
+
+    def listing_request(self, url: str, callback):
+        """A request for a feed, sitemap or search-result listing (sent conditionally when known)."""
+        return scrapy.Request(url, callback=callback, errback=self.listing_failed,
+                              meta={"prahari_listing": True, "handle_httpstatus_list": [304]})
+
+    def not_modified(self, response) -> bool:
+        """True (and counted) when a listing answered 304: nothing new there since the last update."""
+        if response.status != 304:
+            return False
+        self.crawler.stats.inc_value("prahari/listings_not_modified")
+        return True
+
+    def remember_validators(self, response) -> None:
+        """Keep the listing's validators, for a conditional request next time."""
+        etag, modified = response.headers.get(b"ETag"), response.headers.get(b"Last-Modified")
+        if etag or modified:
+            self.fresh_validators[response.url] = (etag.decode("latin-1") if etag else None,
+                                                   modified.decode("latin-1") if modified else None)
+
+    def in_window(self, published: Optional[str]) -> bool:
+        """Whether a listed item's date falls inside the incident's bounds (undated items always do)."""
+        day = day_of(published)
+        grace = timedelta(days=1)  # listings give UTC or local times; a day either side covers the offset
+        inside = day is None or ((not self.since or day >= self.since - grace)
+                                 and (not self.until or day <= self.until + grace))
+        if not inside:
+            self.crawler.stats.inc_value("prahari/skipped_outside_incident_dates")
+        return inside
 
     def article_request(self, url: str, published: Optional[str] = None, title: Optional[str] = None):
         """A request for an article page, carrying the date and title its listing gave."""
@@ -55,3 +90,16 @@ class ArticleSpider(scrapy.Spider):
         """A feed or sitemap that could not be fetched: count and go on."""
         self.crawler.stats.inc_value("prahari/failed_listings")
         self.article_failed(failure)
+
+
+def day_of(stamp: Optional[str]) -> Optional[date]:
+    """The calendar date of an ISO-8601 or compact (20221124T053000Z) timestamp, or None."""
+    if not stamp:
+        return None
+    text = stamp.strip()
+    try:
+        if len(text) >= 8 and text[:8].isdigit():
+            return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None

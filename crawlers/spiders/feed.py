@@ -6,7 +6,6 @@ import calendar
 from datetime import datetime, timezone
 
 import feedparser
-import scrapy
 
 from crawlers.spiders import ArticleSpider, is_http
 
@@ -18,9 +17,11 @@ class FeedSpider(ArticleSpider):
 
     async def start(self):
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse_feed, errback=self.listing_failed)
+            yield self.listing_request(url, self.parse_feed)
 
     def parse_feed(self, response):
+        if self.not_modified(response):
+            return
         parsed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
             "Content-Type", b"").decode("latin-1")})
         if not parsed.entries:
@@ -29,6 +30,7 @@ class FeedSpider(ArticleSpider):
             self.crawler.stats.inc_value(f"prahari/failed/{problem}")
             self.logger.warning("%s: %s", response.url, problem)
             return
+        self.remember_validators(response)
         for entry in parsed.entries:
             link = entry.get("link")
             if not link or not is_http(response.urljoin(link)):
@@ -36,4 +38,6 @@ class FeedSpider(ArticleSpider):
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
             published = (datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat()
                          if stamp else None)
+            if not self.in_window(published):
+                continue
             yield self.article_request(response.urljoin(link), published, entry.get("title"))

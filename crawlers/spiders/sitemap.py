@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import re
+from datetime import date
+from urllib.parse import urlsplit
 
-import scrapy
 from lxml import etree
 
-from crawlers.spiders import ArticleSpider, is_http
+from crawlers.spiders import ArticleSpider, day_of, is_http
 
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -17,6 +19,10 @@ def _text(node, name: str):
     return found[0].strip() if found else None
 
 
+# Monthly archive sitemaps name their month: sitemap-2022-11.xml, /2022/11/, sitemap_202211.xml.
+_MONTH_IN_URL = re.compile(r"(?<!\d)(20\d\d)[-_/]?(0[1-9]|1[0-2])(?!\d)")
+
+
 class SitemapSpider(ArticleSpider):
     """Follow sitemap indexes, then request every article URL with its news date and title."""
 
@@ -24,9 +30,11 @@ class SitemapSpider(ArticleSpider):
 
     async def start(self):
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
+            yield self.listing_request(url, self.parse_sitemap)
 
     def parse_sitemap(self, response):
+        if self.not_modified(response):
+            return
         body = response.body
         if body[:2] == b"\x1f\x8b":
             body = gzip.decompress(body)
@@ -37,14 +45,35 @@ class SitemapSpider(ArticleSpider):
             self.logger.warning("%s: not a sitemap", response.url)
             return
         if etree.QName(root).localname == "sitemapindex":
-            for loc in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()"):
-                url = response.urljoin(loc.strip())
-                if is_http(url):
-                    yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.listing_failed)
+            # An index is always read in full (its children are what change); archives outside the
+            # incident's dates are skipped by their lastmod or the month in their URL.
+            for child in root.xpath("//*[local-name()='sitemap']"):
+                loc = _text(child, "loc")
+                url = response.urljoin(loc) if loc else None
+                if url and is_http(url) and self.child_in_window(url, _text(child, "lastmod")):
+                    yield self.listing_request(url, self.parse_sitemap)
             return
+        self.remember_validators(response)
         for entry in root.xpath("//*[local-name()='url']"):
             loc = _text(entry, "loc")
             if not loc or not is_http(response.urljoin(loc)):
                 continue
             published = _text(entry, "publication_date") or _text(entry, "lastmod")
+            if not self.in_window(published):
+                continue
             yield self.article_request(response.urljoin(loc), published, _text(entry, "title"))
+
+    def child_in_window(self, url: str, lastmod: str | None) -> bool:
+        """Whether a child sitemap can hold articles from the incident's dates."""
+        modified = day_of(lastmod)
+        if modified and self.since and modified < self.since:
+            self.crawler.stats.inc_value("prahari/skipped_sitemaps_outside_incident_dates")
+            return False
+        month = _MONTH_IN_URL.search(urlsplit(url).path)
+        if month:
+            first = date(int(month.group(1)), int(month.group(2)), 1)
+            last = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+            if (self.since and last <= self.since) or (self.until and first > self.until):
+                self.crawler.stats.inc_value("prahari/skipped_sitemaps_outside_incident_dates")
+                return False
+        return True

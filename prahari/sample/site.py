@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Optional
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import yaml
 
@@ -102,12 +104,24 @@ class SampleSite:
     def __post_init__(self):
         self.publishers = load_publishers()
         self.requests: Counter = Counter()
+        self.conditional: Counter = Counter()  # requests that carried If-None-Match or If-Modified-Since
         self.by_slug = {(a["publisher"], a["slug"]): a for a in self.articles}
         self.rendered: dict[tuple[str, str], bytes] = {}
         self.ports: dict[str, int] = ({n: self.base_port + p["port_offset"] for n, p in self.publishers.items()}
                                       if self.base_port else {})
         self.servers: list[ThreadingHTTPServer] = []
         self.lock = threading.Lock()
+
+    def add_article(self, article: dict) -> None:
+        """Publish one more article (it appears in its publisher's feed or sitemap at once)."""
+        with self.lock:
+            self.articles.append(article)
+            self.by_slug[(article["publisher"], article["slug"])] = article
+
+    def search_endpoints(self) -> dict[str, str]:
+        """Where this site answers as GDELT DOC 2.0 and as Bing News RSS (for search sources)."""
+        base = self.base_url(next(iter(self.publishers)))
+        return {"gdelt": f"{base}/api/v2/doc/doc", "bing": f"{base}/news/search"}
 
     def base_url(self, publisher: str) -> str:
         return f"http://127.0.0.1:{self.ports[publisher]}"
@@ -175,13 +189,19 @@ class SampleSite:
         return "application/xml", ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
                                    f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>').encode()
 
-    def respond(self, name: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    def respond(self, name: str, path: str, request_headers: Optional[dict[str, str]] = None
+                ) -> tuple[int, dict[str, str], bytes]:
         """Status, headers and body for one request to one publisher."""
+        request_headers = request_headers or {}
         with self.lock:
             self.requests[(name, path)] += 1
+            if "If-None-Match" in request_headers or "If-Modified-Since" in request_headers:
+                self.conditional[(name, path)] += 1
         if path in self.extra_routes:
             return self.extra_routes[path](self, path)
         clean = path.split("?")[0].rstrip("/")
+        if clean in ("/api/v2/doc/doc", "/news/search"):
+            return fake_search(self, path)
         if clean == "/robots.txt":
             return 200, {"Content-Type": "text/plain"}, b"User-agent: *\nDisallow: /private/\n"
         if clean == "/sitemap-index.xml":
@@ -190,7 +210,14 @@ class SampleSite:
             return 200, {"Content-Type": "application/xml"}, body.encode()
         if clean == self.publishers[name]["listing"]["path"] or clean == "/news-sitemap.xml":
             ctype, body = self._listing(name)
-            return 200, {"Content-Type": ctype}, body
+            # Validators as real publishers send them: a hash of the body and the newest item's time.
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            newest = max((datetime.fromisoformat(a["published"]) for a in self.articles if a["publisher"] == name),
+                         default=datetime(2022, 11, 23, tzinfo=timezone.utc))
+            validators = {"ETag": etag, "Last-Modified": format_datetime(newest.astimezone(timezone.utc), usegmt=True)}
+            if request_headers.get("If-None-Match") == etag:
+                return 304, validators, b""
+            return 200, {"Content-Type": ctype, **validators}, body
         if clean.startswith("/news/"):
             if self.article_delay:
                 time.sleep(self.article_delay)
@@ -219,7 +246,7 @@ class SampleSite:
             protocol_version = "HTTP/1.1"  # keep-alive, as real news sites serve
 
             def do_GET(self):  # noqa: N802 (http.server's naming)
-                status, headers, body = site.respond(name, self.path)
+                status, headers, body = site.respond(name, self.path, dict(self.headers.items()))
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -231,3 +258,50 @@ class SampleSite:
                 pass
 
         return Handler
+
+
+def fake_search(site: SampleSite, path: str) -> tuple[int, dict[str, str], bytes]:
+    """Answer like GDELT DOC 2.0 (JSON artlist) or Bing News (RSS) with this site's articles.
+
+    The language comes from sourcelang:/setlang, GDELT's startdatetime/enddatetime bound the dates,
+    and an article matches when it holds any word of the query (the pipeline judges relevance).
+    """
+    parts = urlsplit(path)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    if parts.path.startswith("/api/"):
+        query = params.get("query", "")
+        lang = "hi" if "sourcelang:hindi" in query else "en"
+        words = [w.strip('()"') for w in query.split() if ":" not in w and w not in ("OR", "AND")]
+    else:
+        query, lang = params.get("q", ""), params.get("setlang", "en")
+        words = [w.strip('()"') for w in query.split() if w not in ("OR", "AND")]
+    start, end = params.get("startdatetime"), params.get("enddatetime")
+    hits = []
+    for article in site.articles:
+        published = datetime.fromisoformat(article["published"]).astimezone(timezone.utc)
+        stamp = published.strftime("%Y%m%d%H%M%S")
+        if article["lang"] != lang or (start and stamp < start) or (end and stamp > end):
+            continue
+        if any(w and w.lower() in (article["title"] + " " + article["body"]).lower() for w in words):
+            hits.append((article, published))
+    if parts.path.startswith("/api/"):
+        if not hits:
+            return 200, {"Content-Type": "application/json"}, b"{}"
+        items = [{"url": site.article_url(a), "url_mobile": "", "title": a["title"],
+                  "seendate": p.strftime("%Y%m%dT%H%M%SZ"), "socialimage": "", "domain": "127.0.0.1",
+                  "language": "Hindi" if lang == "hi" else "English", "sourcecountry": "India"} for a, p in hits]
+        return 200, {"Content-Type": "application/json"}, json.dumps({"articles": items}, ensure_ascii=False).encode()
+    e = html.escape
+    items = "".join(
+        f"<item><title>{e(a['title'])}</title><link>{e(bing_click(site.article_url(a)))}</link>"
+        f"<description>{e(a['title'])}</description><pubDate>{format_datetime(p, usegmt=True)}</pubDate>"
+        f"<News:Source>{e(site.publishers[a['publisher']]['name'])}</News:Source></item>" for a, p in hits)
+    body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0" xmlns:News="https://www.bing.com/news/search?q=&amp;format=rss">'
+            f"<channel><title>{e(query)} - Bing News</title><link>https://www.bing.com/news/search?q={e(query)}</link>"
+            f"<description>Search results</description>{items}</channel></rss>")
+    return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body.encode()
+
+
+def bing_click(url: str) -> str:
+    """Bing's wrapped result link: apiclick.aspx with the target in the url parameter."""
+    return "http://www.bing.com/news/apiclick.aspx?" + urlencode({"ref": "FexRss", "aid": "", "url": url, "c": "1"})
