@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint clean
+.PHONY: install browser demo test bench lint clean
 
 install: $(STAMP)
 
@@ -19,10 +19,17 @@ $(STAMP): requirements.txt pyproject.toml
 demo: install
 	$(BIN)/prahari demo $(DEMO_ARGS)
 
-test: install
+# The browser tests use Debian's chromium with Noto fonts (Devanagari). As root (CI) they are installed
+# here; otherwise the one command to run is printed, and the browser tests fail under CI=true without them.
+browser:
+	@if dpkg -s chromium fonts-noto-core >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core; \
+	else echo "browser tests need: sudo apt-get install -y chromium fonts-noto-core"; fi
+
+test: install browser
 	$(BIN)/python -m pytest -q tests
 
-bench: install
+bench: install browser
 	$(BIN)/python -m tests.benchmarks.run_all
 
 lint: install

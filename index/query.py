@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 from typing import Optional, Union
+
+import yaml
 
 from nlp.normalize import analyse
 from prahari.errors import QuerySyntaxError
@@ -53,6 +57,7 @@ class Filters:
     source: Optional[str] = None
     include_irrelevant: bool = False
     first_seen_since: Optional[str] = None
+    figure_kind: Optional[str] = None  # money | count | data | duration | percent | ordinal
 
 
 def _lex(text: str) -> list[tuple[str, str]]:
@@ -169,3 +174,53 @@ def query_terms(node: Node) -> list[str]:
     if isinstance(node, (Term, Phrase)):
         return list(node.tokens)
     return [t for child in node.children for t in query_terms(child)]
+
+
+GLOSSARY_FILE = Path(__file__).resolve().parent.parent / "nlp" / "data" / "glossary.yaml"
+ENTITIES_FILE = GLOSSARY_FILE.with_name("entities.yaml")
+MAX_VARIANTS = 12  # per term, so a query never explodes
+
+
+@lru_cache(maxsize=1)
+def _equivalents() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
+    """Analysed form of every glossary word and entity alias -> the analysed forms of its group."""
+    groups = [list(g) for g in yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))]
+    groups += [list(e.get("aliases") or []) + [e["name"]] + ([e["name_hi"]] if e.get("name_hi") else [])
+               for e in yaml.safe_load(ENTITIES_FILE.read_text(encoding="utf-8"))]
+    table: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for group in groups:
+        forms = list(dict.fromkeys(tuple(analyse(str(term))) for term in group))
+        forms = [f for f in forms if f]
+        for form in forms:
+            merged = table.setdefault(form, [])
+            merged.extend(f for f in forms if f not in merged)
+    return table
+
+
+def _variants(tokens: list[str]) -> list[tuple[str, ...]]:
+    """The token sequence itself, its whole-sequence equivalents, then single-word swaps inside it."""
+    table = _equivalents()
+    out = [tuple(tokens)] + [v for v in table.get(tuple(tokens), []) if v != tuple(tokens)]
+    if len(tokens) > 1:
+        for index, token in enumerate(tokens):
+            for swap in table.get((token,), []):
+                out.append(tuple(tokens[:index]) + swap + tuple(tokens[index + 1:]))
+    return list(dict.fromkeys(out))[:MAX_VARIANTS]
+
+
+def expand_query(node: Node) -> Node:
+    """Let every word or phrase also match its other-script and alias forms (एनआईए -> NIA, ransom -> फिरौती)."""
+    if isinstance(node, BoolNode):
+        return BoolNode(node.op, [expand_query(c) for c in node.children], [expand_query(n) for n in node.negated])
+    if isinstance(node, Term) and node.prefix:
+        return node
+    variants = _variants(node.tokens)
+    if len(variants) == 1:
+        return node
+    same = Term if isinstance(node, Term) else Phrase
+    return BoolNode("OR", [same(list(v)) if len(v) == 1 or same is Phrase else Phrase(list(v)) for v in variants])
+
+
+def build_search(text: str) -> Node:
+    """Parse search text and widen it across scripts and aliases: what search boxes and the CLI use."""
+    return expand_query(parse_query(text))

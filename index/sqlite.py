@@ -64,6 +64,19 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, """
     CREATE TABLE listings (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, checked_at TEXT);
     """),
+    # v4: entity names (for facets in both scripts) and figures by kind (for the figure-kind filter).
+    (4, """
+    CREATE TABLE entities (id TEXT PRIMARY KEY, type TEXT, name TEXT, name_hi TEXT);
+    INSERT OR IGNORE INTO entities SELECT json_extract(e.value, '$.id'), json_extract(e.value, '$.type'),
+        json_extract(e.value, '$.name'), json_extract(e.value, '$.name_hi') FROM articles, json_each(articles.entities) e;
+    CREATE TABLE article_figures (article_id TEXT, kind TEXT, value REAL);
+    CREATE INDEX article_figures_article ON article_figures(article_id);
+    CREATE INDEX article_figures_kind ON article_figures(kind, article_id);
+    INSERT INTO article_figures SELECT articles.id, json_extract(f.value, '$.kind'), json_extract(f.value, '$.value')
+        FROM articles, json_each(articles.figures) f;
+    CREATE INDEX articles_published ON articles(published);
+    CREATE INDEX articles_source ON articles(source);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -192,6 +205,11 @@ class SQLiteStore(Store):
         placeholders = ",".join("?" for _ in ARTICLE_COLUMNS)
         self.db.execute(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES ({placeholders})",
                         [values[c] for c in ARTICLE_COLUMNS])
+        self.db.executemany("INSERT OR IGNORE INTO entities VALUES (?,?,?,?)",
+                            [(e.id, e.type, e.name, e.name_hi) for e in article.entities])
+        self.db.execute("DELETE FROM article_figures WHERE article_id=?", (article.id,))
+        self.db.executemany("INSERT INTO article_figures VALUES (?,?,?)",
+                            [(article.id, f.kind, f.value) for f in article.figures])
         self.db.execute("DELETE FROM article_entities WHERE article_id=?", (article.id,))
         self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)",
                             [(article.id, e.id) for e in article.entities])
@@ -260,6 +278,9 @@ class SQLiteStore(Store):
         for entity in filters.entity:
             clauses.append(f"{alias}.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)")
             params.append(entity)
+        if filters.figure_kind:
+            clauses.append(f"{alias}.id IN (SELECT article_id FROM article_figures WHERE kind = ?)")
+            params.append(filters.figure_kind)
         return (" AND ".join(clauses) or "1=1"), params
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
@@ -290,6 +311,76 @@ class SQLiteStore(Store):
             f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM articles a WHERE {where} "
             f"GROUP BY a.day, a.language ORDER BY a.day, a.language", params).fetchall()
         return [dict(r) for r in rows]
+
+    def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
+        where, params = self._where(filters)
+        rows = self.db.execute(f"SELECT * FROM articles a WHERE {where} ORDER BY a.published, a.id LIMIT ? OFFSET ?",
+                               [*params, limit, offset]).fetchall()
+        return [self._article(r) for r in rows]
+
+    def count_articles(self, filters: Filters) -> int:
+        where, params = self._where(filters)
+        return self.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}", params).fetchone()[0]
+
+    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+        where, params = self._where(filters)
+        def grouped(sql: str) -> list[dict]:
+            return [dict(r) for r in self.db.execute(sql, [*params, size]).fetchall()]
+        return {
+            "incident": grouped(f"SELECT a.incident AS value, COUNT(*) AS count FROM articles a WHERE {where} "
+                                "GROUP BY a.incident ORDER BY count DESC LIMIT ?"),
+            "language": grouped(f"SELECT a.language AS value, COUNT(*) AS count FROM articles a WHERE {where} "
+                                "GROUP BY a.language ORDER BY count DESC LIMIT ?"),
+            "source": grouped(f"SELECT a.source AS value, COUNT(*) AS count FROM articles a WHERE {where} "
+                              "GROUP BY a.source ORDER BY count DESC, value LIMIT ?"),
+            "entity": grouped(f"""SELECT ae.entity_id AS value, COUNT(*) AS count, e.type AS type, e.name AS name,
+                                         e.name_hi AS name_hi
+                                  FROM article_entities ae JOIN articles a ON a.id = ae.article_id
+                                  LEFT JOIN entities e ON e.id = ae.entity_id WHERE {where}
+                                  GROUP BY ae.entity_id ORDER BY count DESC, value LIMIT ?"""),
+            "figure_kind": grouped(f"""SELECT f.kind AS value, COUNT(*) AS count FROM article_figures f
+                                       JOIN articles a ON a.id = f.article_id WHERE {where}
+                                       GROUP BY f.kind ORDER BY count DESC LIMIT ?"""),
+        }
+
+    def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
+        if not entity_ids:
+            return []
+        where, params = self._where(filters)
+        marks = ",".join("?" for _ in entity_ids)
+        rows = self.db.execute(
+            f"""SELECT a.day AS day, ae.entity_id AS entity, COUNT(*) AS count FROM article_entities ae
+                JOIN articles a ON a.id = ae.article_id WHERE ae.entity_id IN ({marks}) AND {where}
+                GROUP BY a.day, ae.entity_id ORDER BY a.day""", [*entity_ids, *params]).fetchall()
+        return [dict(r) for r in rows]
+
+    def fact_days(self, filters: Filters) -> list[dict]:
+        where, params = self._where(filters)
+        rows = self.db.execute(
+            f"""SELECT COALESCE(f.event_date, a.day) AS day, COUNT(*) AS count FROM facts f
+                JOIN articles a ON a.id = f.article_id WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
+        return [dict(r) for r in rows]
+
+    def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
+        out: dict[str, list[Fact]] = {i: [] for i in article_ids}
+        for start in range(0, len(article_ids), 500):
+            chunk = article_ids[start:start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.db.execute(f"SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
+                                       "ORDER BY article_id, id", chunk):
+                out[row[0]].append(fact_from_dict(json.loads(row[1])))
+        return out
+
+    def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {i: [] for i in story_ids}
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start:start + 500]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.db.execute(
+                    f"SELECT id, story_id, title, source, url, language, published FROM articles "
+                    f"WHERE story_id IN ({marks}) ORDER BY published, id", chunk):
+                out[row["story_id"]].append(dict(row))
+        return out
 
     def entity_first_seen(self, filters: Filters) -> list[dict]:
         since = filters.first_seen_since or ""

@@ -54,6 +54,34 @@ class Store(ABC):
         """Per-day buckets: day, language, count."""
 
     @abstractmethod
+    def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
+        """One page of the articles matching the filters, oldest first."""
+
+    @abstractmethod
+    def count_articles(self, filters: Filters) -> int:
+        """How many articles match the filters."""
+
+    @abstractmethod
+    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+        """Counts by language, source, entity (with type, name, name_hi) and figure kind: [{value, count, …}]."""
+
+    @abstractmethod
+    def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
+        """Articles per day mentioning each of the entities: [{day, entity, count}]."""
+
+    @abstractmethod
+    def fact_days(self, filters: Filters) -> list[dict]:
+        """Facts per event date (or publication day when a fact names none): [{day, count}]."""
+
+    @abstractmethod
+    def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
+        """The facts of each of these articles."""
+
+    @abstractmethod
+    def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
+        """Every copy of each story: [{id, story_id, title, source, url, language, published}], earliest first."""
+
+    @abstractmethod
     def entity_first_seen(self, filters: Filters) -> list[dict]:
         """Entities first mentioned at or after filters.first_seen_since: entity (no mentions), first_seen, articles."""
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-from index.query import Filters, parse_query
+from index.query import Filters, build_search
 from index.store import Store, open_store
 from prahari import __version__
 from prahari.config import store_url
@@ -281,7 +281,7 @@ def _article_row(article: Article) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    query = parse_query(args.query)
+    query = build_search(args.query)
     store = _open(args)
     results = store.search(query, _filters(args), limit=args.limit)
     store.close()
@@ -302,8 +302,9 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     store.close()
     if args.format == "json":
         print(json.dumps({"buckets": buckets, "articles": [
-            {k: a.to_record()[k] for k in ("id", "day", "published", "language", "source", "title", "url", "story_id")
-             if k in a.to_record()} for a in articles]}, ensure_ascii=False, indent=2))
+            {"id": a.id, "day": (a.published or "")[:10] or None, "published": a.published, "language": a.language,
+             "source": a.source, "title": a.title, "url": a.url, "story_id": a.story_id} for a in articles]},
+            ensure_ascii=False, indent=2))
         return 0
     by_day: dict[str, list[Article]] = {}
     for article in articles:
@@ -376,9 +377,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"  prahari search 'फिरौती OR ransom' --store {url}\n"
           f"  prahari timeline --store {url}\n"
           f"  prahari export --what articles --format jsonl --store {url}")
-    if not args.no_dashboard:
-        print("(The dashboard is not part of this version yet; the commands above show the same data.)")
-    return 0
+    if args.no_dashboard:
+        return 0
+    return run_dashboard(url, args.port)
+
+
+def dashboard_command(url: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The streamlit command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
+    import os
+
+    import dashboard
+
+    app = Path(dashboard.__file__).parent / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
+    return command, {**os.environ, "PRAHARI_STORE": url}
+
+
+def run_dashboard(url: str, port: int) -> int:
+    """Serve the dashboard until Ctrl-C."""
+    import subprocess
+
+    open_store(url).close()  # a store that cannot be opened is reported here, in one line
+    command, env = dashboard_command(url, port)
+    print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    return run_dashboard(store_url(args.store), args.port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -444,6 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     _add_store(p)
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("dashboard", help="serve the searchable timeline in the browser (Streamlit, 127.0.0.1)",
+                       description="Start the dashboard over a store on http://127.0.0.1:PORT/. Filters live in the "
+                                   "URL, so a view can be bookmarked and shared.")
+    p.add_argument("--port", type=_positive, default=8501, help="port on 127.0.0.1 (default 8501)")
+    _add_store(p)
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("demo", help="serve the bundled sample site on 127.0.0.1, crawl it and index it")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard afterwards")

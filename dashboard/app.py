@@ -1,0 +1,69 @@
+"""Prahari dashboard entry: page setup, the shared sidebar filters (kept in the URL), and navigation."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.view import FIGURE_KINDS, View, filters_key, sync_query, view_from_widgets, widget_state, yesterday
+from index.query import Filters
+from prahari.errors import PrahariError
+
+st.set_page_config(page_title="Prahari · प्रहरी", page_icon="🛡️", layout="wide")
+
+url = data.current_store_url()
+try:
+    counts = data.check_store(url)
+except PrahariError as exc:
+    st.error(str(exc))
+    st.stop()
+
+# The URL is the source of truth when it changes from outside (first load, a shared link, a page link,
+# the back button); otherwise the widgets are, and their values are written back to the URL.
+linked = View.from_query(st.query_params, st.query_params.get_all("entity"))
+if st.session_state.get("synced_view") != linked.key():
+    st.session_state.update(widget_state(linked))
+options = data.facets(url, filters_key(Filters(incident=st.session_state['w_incident'])))
+
+
+def _entity_label(entity_id: str) -> str:
+    found = next((e for e in options["entity"] if e["value"] == entity_id), None)
+    if not found:
+        return entity_id
+    names = [found.get("name") or entity_id] + ([found["name_hi"]] if found.get("name_hi") else [])
+    return " / ".join(dict.fromkeys(names))
+
+
+with st.sidebar:
+    st.title("प्रहरी Prahari")
+    new_count = data.count_articles(url, filters_key(Filters(
+        incident=st.session_state["w_incident"],
+        first_seen_since=datetime.combine(yesterday(), time(), timezone.utc).isoformat())))
+    st.badge(f"{new_count} new since yesterday", icon="🆕", color="red" if new_count else "gray")
+    st.caption(f"{counts['relevant']} relevant articles · {counts['facts']} facts")
+    incidents = [None, *sorted({i["value"] for i in options["incident"] if i["value"]} | {st.session_state["w_incident"]} - {None})]
+    st.selectbox("Incident", incidents, key="w_incident", format_func=lambda v: v or "All incidents")
+    st.date_input("Published between", value=(), key="w_dates", format="YYYY-MM-DD")
+    st.radio("Language", [None, "hi", "en"], key="w_lang", horizontal=True,
+             format_func=lambda v: {None: "Both", "hi": "हिन्दी", "en": "English"}[v])
+    sources = [None, *sorted({s["value"] for s in options["source"]} | {st.session_state["w_source"]} - {None})]
+    st.selectbox("Source", sources, key="w_source", format_func=lambda v: v or "All sources")
+    entity_ids = list(dict.fromkeys([e["value"] for e in options["entity"]] + st.session_state["w_entity"]))
+    st.multiselect("Entities", entity_ids, key="w_entity", format_func=_entity_label, placeholder="NIA / एनआईए, CERT-In …")
+    st.selectbox("Figure kind", [None, *FIGURE_KINDS], key="w_kind", format_func=lambda v: v or "Any figure")
+
+view = view_from_widgets(st.session_state)
+sync_query(st.query_params, view)
+st.session_state["synced_view"] = view.key()
+st.session_state["view"] = view
+
+pages = [
+    st.Page("pages/timeline.py", title="Timeline", icon="🗓️", default=True),
+    st.Page("pages/whats_new.py", title=f"What's new ({new_count})", icon="🆕", url_path="new"),
+    st.Page("pages/entities.py", title="Entities", icon="🏛️", url_path="entities"),
+    st.Page("pages/figures.py", title="Figures", icon="🔢", url_path="figures"),
+    st.Page("pages/article.py", title="Article", icon="📰", url_path="article", visibility="hidden"),
+]
+st.navigation(pages).run()

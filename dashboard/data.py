@@ -1,0 +1,138 @@
+"""All dashboard data access, over the Store interface, cached per store and filters with st.cache_data."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+import streamlit as st
+
+from dashboard.view import filters_from_key
+from index.export import export_bytes
+from index.query import build_search
+from index.store import Store, open_store
+from prahari.config import store_url
+from prahari.model import FACT_EXPORT_FIELDS, Article, Fact, fact_to_record
+
+TTL = 60  # seconds: an update running beside the dashboard shows up within a minute
+PAGE_SIZE = 25
+
+
+def current_store_url() -> str:
+    """The store the dashboard was started on ($PRAHARI_STORE, set by `prahari dashboard --store`)."""
+    return store_url(os.environ.get("PRAHARI_STORE"))
+
+
+@contextmanager
+def _store(url: str) -> Iterator[Store]:
+    store = open_store(url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def check_store(url: str) -> dict[str, int]:
+    """Open the store once (raises StoreError with a clear message) and count what it holds."""
+    with _store(url) as store:
+        return store.counts()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def facets(url: str, key: str) -> dict[str, list[dict]]:
+    with _store(url) as store:
+        return store.facets(filters_from_key(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def day_counts(url: str, key: str) -> list[dict]:
+    with _store(url) as store:
+        return store.timeline(filters_from_key(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def fact_days(url: str, key: str) -> list[dict]:
+    with _store(url) as store:
+        return store.fact_days(filters_from_key(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def article_page(url: str, key: str, page: int) -> tuple[list[Article], int]:
+    """One page of the filtered timeline, oldest first, and the total count."""
+    filters = filters_from_key(key)
+    with _store(url) as store:
+        return store.list_articles(filters, PAGE_SIZE, page * PAGE_SIZE), store.count_articles(filters)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def search(url: str, key: str, text: str, limit: int = 200) -> list[Article]:
+    """Articles matching the search text (across scripts and aliases) within the filters, in time order."""
+    query = build_search(text)  # raises QuerySyntaxError with a one-line message
+    with _store(url) as store:
+        found = store.search(query, filters_from_key(key), limit=limit)
+    return sorted(found, key=lambda a: (a.published or "", a.id))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def facts_for(url: str, article_ids: tuple[str, ...]) -> dict[str, list[Fact]]:
+    with _store(url) as store:
+        return store.facts_for(list(article_ids))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def story_members(url: str, story_ids: tuple[str, ...]) -> dict[str, list[dict]]:
+    with _store(url) as store:
+        return store.story_members(list(story_ids))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def article(url: str, article_id: str) -> Optional[Article]:
+    with _store(url) as store:
+        return store.get_article(article_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def entity_timeline(url: str, key: str, entity_ids: tuple[str, ...]) -> list[dict]:
+    with _store(url) as store:
+        return store.entity_timeline(filters_from_key(key), list(entity_ids))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def new_entities(url: str, key: str) -> list[dict]:
+    with _store(url) as store:
+        return [{"id": e["entity"].id, "type": e["entity"].type, "name": e["entity"].name,
+                 "name_hi": e["entity"].name_hi, "first_seen": e["first_seen"], "articles": e["articles"]}
+                for e in store.entity_first_seen(filters_from_key(key))]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def count_articles(url: str, key: str) -> int:
+    with _store(url) as store:
+        return store.count_articles(filters_from_key(key))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def figure_rows(url: str, key: str, limit: int = 5000) -> list[dict]:
+    """Every extracted figure with its sentence, source and date (the first `limit`)."""
+    rows = []
+    with _store(url) as store:
+        for fact in store.iter_facts(filters_from_key(key)):
+            for figure in fact.figures:
+                rows.append({"kind": figure.kind, "value": figure.value, "unit": figure.unit,
+                             "qualifier": figure.qualifier, "figure": figure.text, "sentence": fact.sentence,
+                             "source": fact.source, "language": fact.language,
+                             "published": (fact.published or "")[:16], "url": fact.url})
+                if len(rows) >= limit:
+                    return rows
+    return rows
+
+
+def export_view(url: str, key: str, what: str, fmt: str) -> bytes:
+    """The same bytes `prahari export --what WHAT --format FMT` writes for these filters (run on click)."""
+    with _store(url) as store:
+        filters = filters_from_key(key)
+        if what == "facts":
+            return export_bytes((fact_to_record(f) for f in store.iter_facts(filters)), fmt, FACT_EXPORT_FIELDS)
+        return export_bytes((a.to_record() for a in store.iter_articles(filters)), fmt, Article.EXPORT_FIELDS)

@@ -1,0 +1,63 @@
+"""HTML snippets for page text: everything from articles is escaped, marks come from our own offsets."""
+
+from __future__ import annotations
+
+import html
+
+from prahari.highlight import fact_marks, segments
+from prahari.model import Article, Fact
+
+COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": "#d1e7dd",
+           "figure": "#ffe69c", "date": "#c3f0e0"}
+STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em}"
+         ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
+         "mark{padding:0 .15em;border-radius:.2em}</style>")
+
+
+def mark(text: str, kind: str | None) -> str:
+    safe = html.escape(text)
+    if not kind:
+        return safe
+    return f'<mark class="pr-{kind}" title="{kind}" style="background:{COLOURS.get(kind, "#eee")}">{safe}</mark>'
+
+
+def fact_html(fact: Fact) -> str:
+    """A fact sentence with its agencies, people, places, figures and dates highlighted."""
+    return "".join(mark(text, kind) for text, kind in segments(fact.sentence, fact_marks(fact)))
+
+
+def article_text_html(article: Article) -> str:
+    """The full body with every mention marked by its exact offsets (overlaps: the longer span wins)."""
+    spans = [(m.start, m.end, e.type.lower()) for e in article.entities for m in e.mentions if m.field == "text"]
+    spans += [(f.start, f.end, "figure") for f in article.figures if f.field == "text"]
+    spans += [(d.start, d.end, "date") for d in article.dates if d.field == "text"]
+    text, out, pos = article.text or "", [], 0
+    for start, end, kind in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
+        if start < pos or end > len(text):
+            continue
+        out.append(mark(text[pos:start], None))
+        out.append(mark(text[start:end], kind))
+        pos = end
+    out.append(mark(text[pos:], None))
+    return f'<div class="pr-text">{"".join(out)}</div>'
+
+
+def item_html(article: Article, facts: list[Fact], copies: int) -> str:
+    """One timeline item: headline linked to the original, source, language, time, story size, key facts."""
+    sources = f" · <b>{copies} sources</b>" if copies > 1 else ""
+    when = html.escape((article.published or "")[11:16] or "time unknown")
+    facts_html = "".join(f'<div class="pr-fact">• {fact_html(f)}</div>' for f in facts[:3])
+    return (f'<div class="pr-item"><a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">'
+            f"{html.escape(article.title)}</a><div class=\"pr-meta\">{html.escape(article.source)} · "
+            f"{'हिन्दी' if article.language == 'hi' else 'English'} · {when}{sources}</div>{facts_html}</div>")
+
+
+def member_html(member: dict) -> str:
+    """One copy of a story: headline linked to the original, source and time."""
+    return (f'<a href="{html.escape(member["url"])}" target="_blank" rel="noopener noreferrer">'
+            f'{html.escape(member["title"] or "")}</a> · {html.escape(member["source"] or "")} · '
+            f'{html.escape((member["published"] or "")[:16])}')
+
+
+def legend_html() -> str:
+    return " ".join(mark(kind, kind) for kind in COLOURS)

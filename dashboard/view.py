@@ -1,0 +1,109 @@
+"""The dashboard's view (search text and filters), kept in the URL query so a view can be bookmarked."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Mapping, Optional
+
+from index.query import Filters
+
+FIGURE_KINDS = ("money", "count", "data", "duration", "percent", "ordinal")
+
+
+def _date(value: Optional[str]) -> Optional[date]:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None  # a hand-edited URL with a bad date just drops that filter
+
+
+@dataclass
+class View:
+    """What the analyst is looking at; every field maps to one URL query parameter."""
+
+    q: str = ""
+    incident: Optional[str] = None
+    since: Optional[date] = None
+    until: Optional[date] = None
+    lang: Optional[str] = None
+    source: Optional[str] = None
+    entity: list[str] = field(default_factory=list)
+    kind: Optional[str] = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str], entities: list[str]) -> "View":
+        """Read a view from st.query_params (entities: the repeated entity= values)."""
+        lang = params.get("lang")
+        kind = params.get("kind")
+        return cls(q=(params.get("q") or "")[:500], incident=params.get("incident") or None,
+                   since=_date(params.get("since")), until=_date(params.get("until")),
+                   lang=lang if lang in ("hi", "en") else None, source=params.get("source") or None,
+                   entity=[e for e in entities if e][:20], kind=kind if kind in FIGURE_KINDS else None)
+
+    def to_query(self) -> dict[str, object]:
+        """The URL query for this view (empty values left out)."""
+        query: dict[str, object] = {"q": self.q, "incident": self.incident, "lang": self.lang,
+                                    "source": self.source, "kind": self.kind,
+                                    "since": self.since.isoformat() if self.since else None,
+                                    "until": self.until.isoformat() if self.until else None,
+                                    "entity": list(self.entity) or None}
+        return {k: v for k, v in query.items() if v}
+
+    def filters(self, first_seen_since: Optional[str] = None) -> Filters:
+        return Filters(incident=self.incident, since=self.since, until=self.until, lang=self.lang,
+                       source=self.source, entity=list(self.entity), figure_kind=self.kind,
+                       first_seen_since=first_seen_since)
+
+    def key(self) -> str:
+        """A stable string for cache keys."""
+        return json.dumps(asdict(self), default=str, sort_keys=True, ensure_ascii=False)
+
+
+def widget_state(view: View) -> dict[str, object]:
+    """Session-state values for the keyed filter widgets, from a view."""
+    return {"w_q": view.q, "w_incident": view.incident, "w_lang": view.lang, "w_source": view.source,
+            "w_kind": view.kind, "w_entity": list(view.entity),
+            "w_dates": tuple(d for d in (view.since, view.until) if d)}
+
+
+def view_from_widgets(state: Mapping[str, object]) -> View:
+    """The view the keyed widgets currently show."""
+    dates = state.get("w_dates") or ()
+    dates = tuple(dates) if isinstance(dates, (list, tuple)) else (dates,)
+    return View(q=str(state.get("w_q") or "").strip()[:500], incident=state.get("w_incident"),
+                since=dates[0] if len(dates) > 0 else None, until=dates[1] if len(dates) > 1 else None,
+                lang=state.get("w_lang"), source=state.get("w_source"), entity=list(state.get("w_entity") or []),
+                kind=state.get("w_kind"))
+
+
+FILTER_KEYS = ("q", "incident", "since", "until", "lang", "source", "entity", "kind")
+
+
+def sync_query(params, view: View) -> None:
+    """Write the view into st.query_params, touching only the filter keys (pages keep their own)."""
+    wanted = view.to_query()
+    for key in FILTER_KEYS:
+        if key in wanted:
+            value = wanted[key]
+            if params.get_all(key) != (value if isinstance(value, list) else [value]):
+                params[key] = value
+        elif key in params:
+            del params[key]
+
+
+def filters_key(filters: Filters) -> str:
+    """Filters as a stable JSON string (what the cached data functions take)."""
+    return json.dumps(asdict(filters), default=str, sort_keys=True, ensure_ascii=False)
+
+
+def filters_from_key(key: str) -> Filters:
+    data = json.loads(key)
+    for name in ("since", "until"):
+        data[name] = date.fromisoformat(data[name]) if data.get(name) else None
+    return Filters(**data)
+
+
+def yesterday() -> date:
+    return date.today() - timedelta(days=1)

@@ -1,0 +1,150 @@
+"""The dashboard's pages and controls under Streamlit's AppTest, over a real crawled store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from datetime import date
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from dashboard.render import item_html
+from dashboard.view import View, filters_key
+from index.query import Filters
+from index.store import open_store
+from prahari.cli import main
+from prahari.model import Article
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+
+
+@pytest.fixture()
+def app(crawled, monkeypatch):
+    store, _incident = crawled
+    monkeypatch.setenv("PRAHARI_STORE", store)
+    data.check_store.clear()
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def query(at: AppTest, key: str) -> list[str]:
+    """A URL query parameter as a list (AppTest keeps single values as strings)."""
+    value = at.query_params.get(key, [])
+    return value if isinstance(value, list) else [value]
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown) + "\n".join(c.value for c in at.caption)
+
+
+def test_timeline_renders_chart_days_and_items(app):
+    app.run()
+    assert not app.exception
+    assert [h.value for h in app.header] == ["Incident timeline"]
+    assert app.get("vega_lite_chart"), "the per-day chart is drawn"
+    assert any(s.value.startswith("2022-11-") for s in app.subheader), "items are grouped by day"
+    assert "43** articles" in texts(app)
+
+
+def test_search_finds_entity_aliases_and_rejects_hostile_syntax(app, crawled):
+    app.run()
+    app.text_input(key="w_q").set_value("एनआईए").run()
+    assert not app.exception
+    store = open_store(crawled[0])
+    with_nia = {a.language for a in store.iter_articles(Filters(entity=["nia"]))}
+    store.close()
+    assert with_nia == {"hi", "en"}
+    line = next(m.value for m in app.markdown if "match" in m.value)
+    assert int(line.split("**")[1]) >= 4
+    assert query(app, "q") == ["एनआईए"]
+    app.text_input(key="w_q").set_value('"unclosed AND (').run()
+    assert not app.exception
+    assert app.warning and "quote" in app.warning[0].value
+
+
+def test_sidebar_filters_are_read_from_the_url(app):
+    app.query_params["since"] = "2022-12-01"
+    app.query_params["lang"] = "hi"
+    app.run()
+    assert not app.exception
+    assert app.date_input(key="w_dates").value == (date(2022, 12, 1),)
+    assert app.radio(key="w_lang").value == "hi"
+    store = open_store(data.current_store_url())
+    expected = store.count_articles(View(since=date(2022, 12, 1), lang="hi").filters())
+    store.close()
+    assert f"{expected}** articles" in texts(app)
+
+
+@pytest.mark.parametrize("widget, key, value, param, expected", [
+    ("radio", "w_lang", "en", "lang", ["en"]),
+    ("multiselect", "w_entity", ["nia", "cert-in"], "entity", ["cert-in", "nia"]),
+    ("selectbox", "w_kind", "money", "kind", ["money"]),
+    ("date_input", "w_dates", (date(2022, 11, 25), date(2022, 11, 30)), "until", ["2022-11-30"]),
+    ("text_input", "w_q", "फिरौती", "q", ["फिरौती"]),
+])
+def test_each_control_writes_its_value_to_the_url(app, widget, key, value, param, expected):
+    app.run()
+    getattr(app, widget)(key=key).set_value(value).run()
+    assert not app.exception
+    assert sorted(query(app, param)) == expected
+
+
+def test_bad_url_values_are_ignored_not_fatal(app):
+    app.query_params["since"] = "not-a-date"
+    app.query_params["lang"] = "<script>"
+    app.query_params["kind"] = "bogus"
+    app.run()
+    assert not app.exception and "43** articles" in texts(app)
+
+
+def test_each_page_renders(app, crawled):
+    app.run()
+    for page, header in (("pages/entities.py", "Entities"), ("pages/figures.py", "Figures"),
+                         ("pages/whats_new.py", "What's new")):
+        app.switch_page(page).run()
+        assert not app.exception, page
+        assert [h.value for h in app.header] == [header]
+    app.switch_page("pages/figures.py").run()
+    table = app.dataframe[0].value
+    assert len(table) > 20 and {"kind", "value", "unit", "sentence", "source", "url"} <= set(table.columns)
+    app.switch_page("pages/whats_new.py").run()
+    assert [m.value for m in app.metric][0] == "43"  # everything was first seen today
+
+
+def test_article_view_and_missing_article(app, crawled):
+    store = open_store(crawled[0])
+    wire = next(a for a in store.iter_articles(Filters()) if a.duplicate_of)
+    store.close()
+    app.query_params["article"] = wire.id
+    app.run()
+    app.switch_page("pages/article.py").run()
+    assert not app.exception
+    assert any(s.value.startswith("Same story elsewhere (1)") for s in app.subheader)
+    app.query_params["article"] = "0000"
+    app.switch_page("pages/article.py").run()
+    assert app.warning and "No such article" in app.warning[0].value
+
+
+def test_export_of_the_view_matches_the_cli(crawled, capsys, tmp_path):
+    store, _incident = crawled
+    key = filters_key(View(lang="en").filters())
+    rows = list(csv.DictReader(io.StringIO(data.export_view(store, key, "articles", "csv").decode("utf-8"))))
+    assert main(["export", "--what", "articles", "--format", "csv", "--lang", "en", "--store", store,
+                 "--out", str(tmp_path / "cli.csv")]) == 0
+    assert rows == list(csv.DictReader(io.StringIO((tmp_path / "cli.csv").read_text(encoding="utf-8"))))
+    facts = data.export_view(store, key, "facts", "jsonl").decode("utf-8").splitlines()
+    capsys.readouterr()
+    assert main(["export", "--what", "facts", "--format", "jsonl", "--lang", "en", "--store", store]) == 0
+    assert facts == capsys.readouterr().out.splitlines() and all(json.loads(f)["language"] == "en" for f in facts)
+
+
+def test_page_text_is_escaped():
+    hostile = Article(id="x", url="https://example.org/a?b=1&c=<2>", canonical_url="u", source="evil<b>.org",
+                      title="<script>alert(1)</script> [click](javascript:alert(1)) **bold**", language="en",
+                      text="", published="2022-11-25T10:00:00+05:30")
+    rendered = item_html(hostile, [], 1)
+    assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+    assert "evil&lt;b&gt;.org" in rendered and "[click](javascript:alert(1)) **bold**" in rendered
