@@ -33,7 +33,7 @@ bench: install browser
 	$(BIN)/python -m tests.benchmarks.run_all
 
 lint: install
-	$(BIN)/ruff check prahari crawlers nlp index tests
+	$(BIN)/ruff check prahari crawlers nlp index dashboard tests
 
 clean:
 	rm -rf $(VENV) data tests/artifacts .pytest_cache

@@ -11,7 +11,7 @@ from dashboard.view import FIGURE_KINDS, View, filters_key, sync_query, view_fro
 from index.query import Filters
 from prahari.errors import PrahariError
 
-st.set_page_config(page_title="Prahari · प्रहरी", page_icon="🛡️", layout="wide")
+st.set_page_config(page_title="Prahari · प्रहरी", page_icon=":material/shield:", layout="wide")
 
 url = data.current_store_url()
 try:
@@ -41,18 +41,18 @@ with st.sidebar:
     new_count = data.count_articles(url, filters_key(Filters(
         incident=st.session_state["w_incident"],
         first_seen_since=datetime.combine(yesterday(), time(), timezone.utc).isoformat())))
-    st.badge(f"{new_count} new since yesterday", icon="🆕", color="red" if new_count else "gray")
+    st.badge(f"{new_count} new since yesterday", icon=":material/fiber_new:", color="red" if new_count else "gray")
     st.caption(f"{counts['relevant']} relevant articles · {counts['facts']} facts")
-    incidents = [None, *sorted({i["value"] for i in options["incident"] if i["value"]} | {st.session_state["w_incident"]} - {None})]
-    st.selectbox("Incident", incidents, key="w_incident", format_func=lambda v: v or "All incidents")
+    incidents = sorted({i["value"] for i in options["incident"] if i["value"]} | {st.session_state["w_incident"]} - {None})
+    st.selectbox("Incident", incidents, key="w_incident", placeholder="All incidents")
     st.date_input("Published between", value=(), key="w_dates", format="YYYY-MM-DD")
-    st.radio("Language", [None, "hi", "en"], key="w_lang", horizontal=True,
-             format_func=lambda v: {None: "Both", "hi": "हिन्दी", "en": "English"}[v])
-    sources = [None, *sorted({s["value"] for s in options["source"]} | {st.session_state["w_source"]} - {None})]
-    st.selectbox("Source", sources, key="w_source", format_func=lambda v: v or "All sources")
+    st.radio("Language", ["both", "hi", "en"], key="w_lang", horizontal=True,
+             format_func=lambda v: {"both": "Both", "hi": "हिन्दी", "en": "English"}[v])
+    sources = sorted({s["value"] for s in options["source"]} | {st.session_state["w_source"]} - {None})
+    st.selectbox("Source", sources, key="w_source", placeholder="All sources")
     entity_ids = list(dict.fromkeys([e["value"] for e in options["entity"]] + st.session_state["w_entity"]))
     st.multiselect("Entities", entity_ids, key="w_entity", format_func=_entity_label, placeholder="NIA / एनआईए, CERT-In …")
-    st.selectbox("Figure kind", [None, *FIGURE_KINDS], key="w_kind", format_func=lambda v: v or "Any figure")
+    st.selectbox("Figure kind", FIGURE_KINDS, key="w_kind", placeholder="Any figure")
 
 view = view_from_widgets(st.session_state)
 sync_query(st.query_params, view)
@@ -60,10 +60,10 @@ st.session_state["synced_view"] = view.key()
 st.session_state["view"] = view
 
 pages = [
-    st.Page("pages/timeline.py", title="Timeline", icon="🗓️", default=True),
-    st.Page("pages/whats_new.py", title=f"What's new ({new_count})", icon="🆕", url_path="new"),
-    st.Page("pages/entities.py", title="Entities", icon="🏛️", url_path="entities"),
-    st.Page("pages/figures.py", title="Figures", icon="🔢", url_path="figures"),
-    st.Page("pages/article.py", title="Article", icon="📰", url_path="article", visibility="hidden"),
+    st.Page("pages/timeline.py", title="Timeline", icon=":material/timeline:", default=True),
+    st.Page("pages/whats_new.py", title=f"What's new ({new_count})", icon=":material/fiber_new:", url_path="new"),
+    st.Page("pages/entities.py", title="Entities", icon=":material/account_balance:", url_path="entities"),
+    st.Page("pages/figures.py", title="Figures", icon=":material/pin:", url_path="figures"),
+    st.Page("pages/article.py", title="Article", icon=":material/article:", url_path="article", visibility="hidden"),
 ]
 st.navigation(pages).run()

@@ -63,7 +63,7 @@ class View:
 
 def widget_state(view: View) -> dict[str, object]:
     """Session-state values for the keyed filter widgets, from a view."""
-    return {"w_q": view.q, "w_incident": view.incident, "w_lang": view.lang, "w_source": view.source,
+    return {"w_q": view.q, "w_incident": view.incident, "w_lang": view.lang or "both", "w_source": view.source,
             "w_kind": view.kind, "w_entity": list(view.entity),
             "w_dates": tuple(d for d in (view.since, view.until) if d)}
 
@@ -74,7 +74,7 @@ def view_from_widgets(state: Mapping[str, object]) -> View:
     dates = tuple(dates) if isinstance(dates, (list, tuple)) else (dates,)
     return View(q=str(state.get("w_q") or "").strip()[:500], incident=state.get("w_incident"),
                 since=dates[0] if len(dates) > 0 else None, until=dates[1] if len(dates) > 1 else None,
-                lang=state.get("w_lang"), source=state.get("w_source"), entity=list(state.get("w_entity") or []),
+                lang=state.get("w_lang") if state.get("w_lang") in ("hi", "en") else None, source=state.get("w_source"), entity=list(state.get("w_entity") or []),
                 kind=state.get("w_kind"))
 
 

@@ -391,7 +391,8 @@ def dashboard_command(url: str, port: int) -> tuple[list[str], dict[str, str]]:
     app = Path(dashboard.__file__).parent / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--global.developmentMode", "false"]
+               "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+               "--client.toolbarMode", "viewer"]
     return command, {**os.environ, "PRAHARI_STORE": url}
 
 

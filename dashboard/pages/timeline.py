@@ -67,7 +67,7 @@ for article in articles:
     members = stories.get(story, [])
     st.html(STYLE + item_html(article, facts.get(article.id, []), len(members)))
     cols = st.columns([1, 4])
-    cols[0].page_link("pages/article.py", label="Article view", icon="📰", query_params={"article": article.id})
+    cols[0].page_link("pages/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
     if len(members) > 1:
         with cols[1].expander(f"{len(members)} sources carry this story"):
             st.html("<br>".join(member_html(m) for m in members))
@@ -80,4 +80,4 @@ fmt = st.radio("Format", ["csv", "xlsx", "jsonl"], horizontal=True, key="export_
 mime = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "jsonl": "application/x-ndjson"}[fmt]
 st.download_button(f"Download {what} ({fmt})", data=lambda: data.export_view(url, key, what, fmt),
-                   file_name=f"prahari-{what}.{fmt}", mime=mime, on_click="ignore", icon="⬇️")
+                   file_name=f"prahari-{what}.{fmt}", mime=mime, on_click="ignore", icon=":material/download:")

@@ -1,0 +1,106 @@
+"""End to end in real headless Chromium: search, a date filter from the URL, CSV download, article view."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+import io
+
+import pytest
+
+from index.query import Filters
+from index.store import open_store
+from tests.browser import ARTIFACTS, browser_page, chromium_path, dashboard_server
+
+TIMEOUT = 30_000  # ms; the first load after a server start can be slow and blank
+
+
+@pytest.fixture(scope="module")
+def served(crawled):
+    chromium_path()  # fail (CI) or skip (laptop without chromium) before starting anything
+    store, _incident = crawled
+    with dashboard_server(store) as base:
+        yield store, base
+
+
+def wait_for_text(page, text: str) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has replaced its loading skeletons and drawn the timeline items."""
+    page.locator(".pr-item").first.wait_for(timeout=TIMEOUT)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=TIMEOUT)
+
+
+def test_search_for_nia_in_hindi_shows_hindi_and_english_reports(served):
+    store, base = served
+    db = open_store(store)
+    nia = list(db.iter_articles(Filters(entity=["nia"])))
+    db.close()
+    hindi = next(a.title for a in nia if a.language == "hi")
+    english = next(a.title for a in nia if a.language == "en")
+    with browser_page() as page:
+        page.goto(base + "/")
+        wait_for_text(page, "Incident timeline")
+        box = page.get_by_label("Search in Hindi or English")
+        box.fill("एनआईए")
+        box.press("Enter")
+        wait_for_text(page, "articles match “एनआईए”")
+        wait_for_text(page, hindi)
+        wait_for_text(page, english)
+        assert "q=%E0%A4%8F" in page.url  # the search is in the URL, so the view can be shared
+        settle(page)
+        page.screenshot(path=str(ARTIFACTS / "timeline-search-nia.png"), full_page=False)
+
+
+def test_date_filter_from_the_url_is_applied(served):
+    store, base = served
+    db = open_store(store)
+    expected = db.count_articles(Filters(since=date(2022, 12, 1), until=date(2022, 12, 5)))
+    db.close()
+    with browser_page() as page:
+        page.goto(base + "/?since=2022-12-01&until=2022-12-05")
+        wait_for_text(page, f"{expected} articles")
+        settle(page)
+        assert page.get_by_text("2022-11-28", exact=True).count() == 0  # days outside the range are gone
+        assert page.get_by_role("heading", name="2022-12-01").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "timeline-date-filter.png"), full_page=False)
+
+
+def test_csv_download_has_the_filtered_rows(served):
+    store, base = served
+    db = open_store(store)
+    expected = sorted(a.id for a in db.iter_articles(Filters(lang="hi")))
+    db.close()
+    with browser_page() as page:
+        page.goto(base + "/?lang=hi")
+        wait_for_text(page, "Export this view")
+        with page.expect_download(timeout=TIMEOUT) as download:
+            page.get_by_role("button", name="Download articles (csv)").click()
+        rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    assert sorted(r["id"] for r in rows) == expected
+    assert all(r["language"] == "hi" for r in rows) and all(r["url"].startswith("http") for r in rows)
+
+
+def test_article_view_opens_with_marked_text_and_siblings(served):
+    _store, base = served
+    with browser_page() as page:
+        page.goto(base + "/")
+        wait_for_text(page, "Incident timeline")
+        page.get_by_role("link", name="Article view").first.click()
+        wait_for_text(page, "Same story elsewhere")
+        assert page.locator("mark").count() > 0, "entities, figures and dates are marked in the text"
+        assert "article=" in page.url
+
+
+def test_timeline_screenshot_of_the_demo_store(served):
+    _store, base = served
+    with browser_page() as page:
+        page.goto(base + "/")
+        wait_for_text(page, "Incident timeline")
+        page.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)  # the chart has drawn
+        wait_for_text(page, "एम्स")  # Devanagari headlines are on the page
+        settle(page)
+        page.screenshot(path=str(ARTIFACTS / "timeline.png"), full_page=True)
+    assert (ARTIFACTS / "timeline.png").stat().st_size > 20_000
