@@ -25,7 +25,7 @@ except PrahariError as exc:
 linked = View.from_query(st.query_params, st.query_params.get_all("entity"))
 if st.session_state.get("synced_view") != linked.key():
     st.session_state.update(widget_state(linked))
-options = data.facets(url, filters_key(Filters(incident=st.session_state['w_incident'])))
+options = data.filter_options(url)
 
 
 def _entity_label(entity_id: str) -> str:
@@ -67,3 +67,9 @@ pages = [
     st.Page("pages/article.py", title="Article", icon=":material/article:", url_path="article", visibility="hidden"),
 ]
 st.navigation(pages).run()
+
+# Streamlit gives the sidebar widgets of a multipage app new identities between the first run of a
+# session and the next, so the first click would be lost; one rerun at the start settles them.
+if not st.session_state.get("settled"):
+    st.session_state["settled"] = True
+    st.rerun()

@@ -15,7 +15,7 @@ from index.store import Store, open_store
 from prahari.config import store_url
 from prahari.model import FACT_EXPORT_FIELDS, Article, Fact, fact_to_record
 
-TTL = 60  # seconds: an update running beside the dashboard shows up within a minute
+TTL = 300  # seconds: an update running beside the dashboard shows up within five minutes
 PAGE_SIZE = 25
 
 
@@ -38,6 +38,12 @@ def check_store(url: str) -> dict[str, int]:
     """Open the store once (raises StoreError with a clear message) and count what it holds."""
     with _store(url) as store:
         return store.counts()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def filter_options(url: str) -> dict[str, list[dict]]:
+    with _store(url) as store:
+        return store.filter_options()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

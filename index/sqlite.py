@@ -77,6 +77,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX articles_published ON articles(published);
     CREATE INDEX articles_source ON articles(source);
     """),
+    # v5: covering indexes, so counts, per-day buckets and facets never read article bodies.
+    (5, """
+    CREATE INDEX articles_cover ON articles(id, relevant, day, language, incident, source, first_seen);
+    CREATE INDEX articles_scan ON articles(relevant, day, language, incident, source, first_seen, id);
+    CREATE INDEX facts_cover ON facts(article_id, event_date);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -333,15 +339,22 @@ class SQLiteStore(Store):
                                 "GROUP BY a.language ORDER BY count DESC LIMIT ?"),
             "source": grouped(f"SELECT a.source AS value, COUNT(*) AS count FROM articles a WHERE {where} "
                               "GROUP BY a.source ORDER BY count DESC, value LIMIT ?"),
-            "entity": grouped(f"""SELECT ae.entity_id AS value, COUNT(*) AS count, e.type AS type, e.name AS name,
-                                         e.name_hi AS name_hi
-                                  FROM article_entities ae JOIN articles a ON a.id = ae.article_id
-                                  LEFT JOIN entities e ON e.id = ae.entity_id WHERE {where}
-                                  GROUP BY ae.entity_id ORDER BY count DESC, value LIMIT ?"""),
-            "figure_kind": grouped(f"""SELECT f.kind AS value, COUNT(*) AS count FROM article_figures f
-                                       JOIN articles a ON a.id = f.article_id WHERE {where}
-                                       GROUP BY f.kind ORDER BY count DESC LIMIT ?"""),
+            # Semi-joins: SQLite counts these several times faster than with a plain join.
+            "entity": grouped(f"""SELECT c.value, c.count, e.type AS type, e.name AS name, e.name_hi AS name_hi
+                                  FROM (SELECT entity_id AS value, COUNT(*) AS count FROM article_entities
+                                        WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
+                                        GROUP BY entity_id) c LEFT JOIN entities e ON e.id = c.value
+                                  ORDER BY c.count DESC, c.value LIMIT ?"""),
+            "figure_kind": grouped(f"""SELECT kind AS value, COUNT(*) AS count FROM article_figures
+                                       WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
+                                       GROUP BY kind ORDER BY count DESC LIMIT ?"""),
         }
+
+    def filter_options(self) -> dict[str, list[dict]]:
+        one = lambda sql: [dict(r) for r in self.db.execute(sql).fetchall()]  # noqa: E731
+        return {"incident": one("SELECT DISTINCT incident AS value FROM articles WHERE incident IS NOT NULL ORDER BY 1"),
+                "source": one("SELECT DISTINCT source AS value FROM articles ORDER BY 1"),
+                "entity": one("SELECT id AS value, type, name, name_hi FROM entities ORDER BY type, name")}
 
     def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
         if not entity_ids:

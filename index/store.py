@@ -66,6 +66,10 @@ class Store(ABC):
         """Counts by language, source, entity (with type, name, name_hi) and figure kind: [{value, count, …}]."""
 
     @abstractmethod
+    def filter_options(self) -> dict[str, list[dict]]:
+        """Every incident, source and entity (id, type, name, name_hi) the store holds, for filter pickers."""
+
+    @abstractmethod
     def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
         """Articles per day mentioning each of the entities: [{day, entity, count}]."""
 

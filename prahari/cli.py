@@ -386,10 +386,7 @@ def dashboard_command(url: str, port: int) -> tuple[list[str], dict[str, str]]:
     """The streamlit command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
     import os
 
-    import dashboard
-
-    app = Path(dashboard.__file__).parent / "app.py"
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1",
+    command = [sys.executable, "-m", "dashboard.serve", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--global.developmentMode", "false",
                "--client.toolbarMode", "viewer"]

@@ -104,3 +104,16 @@ def test_timeline_screenshot_of_the_demo_store(served):
         settle(page)
         page.screenshot(path=str(ARTIFACTS / "timeline.png"), full_page=True)
     assert (ARTIFACTS / "timeline.png").stat().st_size > 20_000
+
+
+def test_sidebar_language_click_filters_and_updates_the_url(served):
+    store, base = served
+    db = open_store(store)
+    hindi = db.count_articles(Filters(lang="hi"))
+    db.close()
+    with browser_page() as page:
+        page.goto(base + "/")
+        settle(page)
+        page.locator('[data-testid="stSidebar"] label').filter(has_text="हिन्दी").click()
+        wait_for_text(page, f"{hindi} articles")
+        assert page.url.endswith("?lang=hi")

@@ -12,6 +12,7 @@ from pathlib import Path
 import trafilatura
 
 from crawlers.runner import run_crawl
+from tests.benchmarks.dashboard import bench_dashboard
 from prahari.incident import load_incident
 from prahari.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
 
@@ -108,6 +109,13 @@ def bench_nlp(articles: list[dict]) -> None:
 def main() -> None:
     articles = generated_articles()
     bench_nlp(articles)
+    with tempfile.TemporaryDirectory() as tmp:
+        small = f"sqlite:///{tmp}/demo.db"
+        with SampleSite() as site:
+            incident = Path(tmp) / "demo.yaml"
+            incident.write_text(site.incident_yaml(), encoding="utf-8")
+            run_crawl(small, load_incident(incident))
+        bench_dashboard(Path(tmp), small)
     publishers = load_publishers()
     with tempfile.TemporaryDirectory() as tmp, SampleSite(articles=articles) as site:
         scratch = Path(tmp)
