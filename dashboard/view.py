@@ -74,8 +74,8 @@ def view_from_widgets(state: Mapping[str, object]) -> View:
     dates = tuple(dates) if isinstance(dates, (list, tuple)) else (dates,)
     return View(q=str(state.get("w_q") or "").strip()[:500], incident=state.get("w_incident"),
                 since=dates[0] if len(dates) > 0 else None, until=dates[1] if len(dates) > 1 else None,
-                lang=state.get("w_lang") if state.get("w_lang") in ("hi", "en") else None, source=state.get("w_source"), entity=list(state.get("w_entity") or []),
-                kind=state.get("w_kind"))
+                lang=state.get("w_lang") if state.get("w_lang") in ("hi", "en") else None,
+                source=state.get("w_source"), entity=list(state.get("w_entity") or []), kind=state.get("w_kind"))
 
 
 FILTER_KEYS = ("q", "incident", "since", "until", "lang", "source", "entity", "kind")
