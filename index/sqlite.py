@@ -184,8 +184,8 @@ class SQLiteStore(Store):
                     self.db.execute("DELETE FROM bands WHERE article_id=?", (article_id,))
                     self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?)", [(b, article_id) for b in bands])
                 for story_id, root_id in repoints or []:
-                    self.db.execute("UPDATE articles SET duplicate_of = CASE WHEN id = ? THEN NULL ELSE ? END "
-                                    "WHERE story_id = ?", (root_id, root_id, story_id))
+                    self.db.execute("UPDATE articles SET story_id = ?, duplicate_of = CASE WHEN id = ? THEN NULL "
+                                    "ELSE ? END WHERE story_id IN (?, ?)", (root_id, root_id, root_id, story_id, root_id))
         except sqlite3.Error as exc:
             raise StoreError(f"writing to store {self.path} failed: {exc}") from None
 
@@ -345,7 +345,7 @@ class SQLiteStore(Store):
                                         WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
                                         GROUP BY entity_id) c LEFT JOIN entities e ON e.id = c.value
                                   ORDER BY c.count DESC, c.value LIMIT ?"""),
-            "figure_kind": grouped(f"""SELECT kind AS value, COUNT(*) AS count FROM article_figures
+            "figure_kind": grouped(f"""SELECT kind AS value, COUNT(DISTINCT article_id) AS count FROM article_figures
                                        WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
                                        GROUP BY kind ORDER BY count DESC LIMIT ?"""),
         }

@@ -23,7 +23,8 @@ class Store(ABC):
     def save(self, pages: list[RawPage], articles: list[Article],
              signatures: Optional[dict[str, tuple[bytes, list[str]]]] = None,
              repoints: Optional[list[tuple[str, str]]] = None) -> None:
-        """Write one batch atomically: raw pages, articles with facts, MinHash signatures, story re-pointing."""
+        """Write one batch: raw pages, articles with facts, MinHash signatures, and story re-pointing
+        ((old story id, earliest copy's id): every copy of the old story moves to the earliest copy's id)."""
 
     @abstractmethod
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
@@ -111,5 +112,6 @@ def open_store(url: str) -> Store:
         from index.sqlite import SQLiteStore
         return SQLiteStore(url)
     if url.startswith(("http://", "https://")):
-        raise StoreError(f"{url}: the Elasticsearch backend is not available in this version; use a sqlite:/// store")
+        from index.elasticsearch import ElasticsearchStore  # imported only when asked for: SQLite users never need it
+        return ElasticsearchStore(url)
     raise StoreError(f"{url}: unknown store URL (use sqlite:///path/to/file.db or http://host:9200)")

@@ -406,6 +406,64 @@ def run_dashboard(url: str, port: int) -> int:
         return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from nlp.dedup import band_keys, minhash_signature
+
+    source, target = open_store(args.source), open_store(args.target)
+    try:
+        done_urls = target.known_urls()
+        pages = copied_pages = 0
+        batch: list[RawPage] = []
+        for page in source.iter_pages():
+            pages += 1
+            if canonical_url_of(page.url) in done_urls:
+                continue  # copied by an earlier, interrupted run
+            batch.append(page)
+            if len(batch) >= 200:
+                target.save(batch, [])
+                copied_pages += len(batch)
+                batch = []
+                _say(f"  … {copied_pages} pages copied")
+        if batch:
+            target.save(batch, [])
+            copied_pages += len(batch)
+        articles = 0
+        everything = Filters(include_irrelevant=True)
+        chunk: list[Article] = []
+
+        def flush() -> None:
+            facts = source.facts_for([a.id for a in chunk])
+            for article in chunk:
+                article.facts = facts.get(article.id, [])
+            signatures = {}
+            for article in chunk:
+                signature = minhash_signature(article.text)
+                signatures[article.id] = (signature.tobytes(), band_keys(signature))
+            target.save([], chunk, signatures)  # same ids: a rerun overwrites, never duplicates
+            chunk.clear()
+
+        for article in source.iter_articles(everything):
+            chunk.append(article)
+            articles += 1
+            if len(chunk) >= 500:
+                flush()
+                _say(f"  … {articles} articles copied")
+        if chunk:
+            flush()
+        target.save_listing_validators(source.listing_validators())
+    finally:
+        source.close()
+        target.close()
+    print(f"reindex: {copied_pages} of {pages} pages and {articles} articles copied from {args.source} to {args.target}")
+    return 0
+
+
+def canonical_url_of(url: str) -> str:
+    from nlp.dedup import canonical_url
+
+    return canonical_url(url)
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     return run_dashboard(store_url(args.store), args.port)
 
@@ -480,6 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=_positive, default=8501, help="port on 127.0.0.1 (default 8501)")
     _add_store(p)
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("reindex", help="copy everything, raw pages included, from one store to another",
+                       description="Copy pages, articles, facts and feed validators between any two stores "
+                                   "(SQLite <-> Elasticsearch, or ES -> ES). Safe to rerun after an interruption.")
+    p.add_argument("--from", dest="source", required=True, metavar="URL", help="store to read")
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="store to write")
+    p.set_defaults(func=cmd_reindex)
 
     p = sub.add_parser("demo", help="serve the bundled sample site on 127.0.0.1, crawl it and index it")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard afterwards")

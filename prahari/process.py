@@ -79,13 +79,16 @@ class StoryAssigner:
             >= NEAR_DUPLICATE_JACCARD)]
         repoint = None
         if matches:
-            group = sorted(matches + [me], key=_order_key)
-            root = group[0]
-            article.story_id = next((m["story_id"] for m in sorted(matches, key=_order_key) if m["story_id"]),
-                                    root["id"])
+            # A story is named after its earliest copy, so its id does not depend on crawl order.
+            root = sorted(matches + [me], key=_order_key)[0]
+            current = next((m["story_id"] for m in sorted(matches, key=_order_key) if m["story_id"]), root["id"])
+            article.story_id = root["id"]
             article.duplicate_of = None if root["id"] == article.id else root["id"]
-            if root["id"] == article.id:
-                repoint = (article.story_id, article.id)
+            if current != root["id"]:
+                repoint = (current, root["id"])
+                for waiting in self.pending:
+                    if waiting["story_id"] == current:
+                        waiting["story_id"] = root["id"]
         else:
             article.story_id, article.duplicate_of = article.id, None
         me["story_id"] = article.story_id

@@ -1,0 +1,456 @@
+"""The Elasticsearch store: versioned indices behind aliases, stable ids, bulk writes, PIT + search_after scans.
+
+Search runs on fields holding text pre-analysed by nlp.normalize.analyse (the same analyser the SQLite
+store indexes), under the core `standard` analyzer, so both backends find the same articles.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
+
+from index.query import BoolNode, Filters, Node, Term
+from index.store import Store
+from nlp.dedup import canonical_url
+from nlp.normalize import analyse
+from prahari.errors import StoreError
+from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
+
+SCHEMA_VERSION = 1
+SUPPORTED_MAJOR = 8
+BATCH = 1000
+KW = {"type": "keyword"}
+TEXT = {"type": "text", "analyzer": "standard"}
+OPAQUE = {"type": "object", "enabled": False}
+FILTER_FIELDS = {"relevant": {"type": "boolean"}, "incident": KW, "language": KW, "source": KW, "day": KW,
+                 "first_seen": KW, "entity_ids": KW, "figure_kinds": KW}
+MAPPINGS = {
+    "pages": {"id": KW, "url": KW, "canonical_url": KW, "status": {"type": "integer"}, "headers": OPAQUE,
+              "body": {"type": "binary"}, "fetched_at": KW, "hint_published": KW, "hint_title": KW,
+              "incident": KW},
+    "articles": {**FILTER_FIELDS, "id": KW, "url": KW, "canonical_url": KW, "title": TEXT, "text": TEXT,
+                 "title_an": TEXT, "text_an": TEXT, "published": KW, "published_key": KW, "fetched": KW,
+                 "author": KW, "relevance": {"type": "float"}, "story_id": KW, "duplicate_of": KW,
+                 "content_hash": KW, "bands": KW, "signature": {"type": "binary"}, "record": OPAQUE},
+    "facts": {**FILTER_FIELDS, "id": KW, "article_id": KW, "event_key": KW, "published_key": KW,
+              "fact_day": KW, "sentence_an": TEXT, "record": OPAQUE},
+    "entities": {"id": KW, "type": KW, "name": KW, "name_hi": KW},
+    "listings": {"url": KW, "etag": KW, "last_modified": KW, "checked_at": KW},
+}
+
+
+def _analysed(text: str) -> str:
+    return " ".join(analyse(text or ""))
+
+
+class ElasticsearchStore(Store):
+    """Store in an Elasticsearch cluster: http(s)://host:9200[/index-prefix] (default prefix: prahari)."""
+
+    def __init__(self, url: str):
+        try:
+            from elasticsearch import Elasticsearch
+        except ImportError:  # pragma: no cover - the client is in requirements.txt
+            raise StoreError("the elasticsearch Python client is not installed: pip install -r requirements.txt") from None
+        self.url = url
+        parts = urlsplit(url)
+        self.prefix = parts.path.strip("/") or "prahari"
+        self.node = f"{parts.scheme}://{parts.netloc}"
+        self.es = Elasticsearch(self.node, request_timeout=30, max_retries=3, retry_on_timeout=True)
+        self._check_server()
+        self._ensure_indices()
+
+    # --- setup -------------------------------------------------------------------------------------
+
+    def _call(self, what: str, function, *args, **kwargs):
+        """Run a client call; turn transport and API errors into one-line StoreErrors."""
+        from elasticsearch import ApiError, TransportError
+        try:
+            return function(*args, **kwargs)
+        except TransportError as exc:
+            raise StoreError(f"cannot reach Elasticsearch at {self.node} ({what}): {type(exc).__name__}; "
+                             "is the node running? (scripts/elasticsearch.sh start)") from None
+        except ApiError as exc:
+            raise StoreError(f"Elasticsearch at {self.node} refused {what}: {exc.message} ({exc.meta.status})") from None
+
+    def _check_server(self) -> None:
+        nodes = self._call("a version check", self.es.nodes.info, node_id="_local", metric="_none")
+        versions = [n.get("version", "?") for n in (nodes.get("nodes") or {}).values()]
+        major = int(versions[0].split(".")[0]) if versions and versions[0][0].isdigit() else 0
+        if major != SUPPORTED_MAJOR:
+            raise StoreError(f"Elasticsearch at {self.node} is version {versions[0] if versions else '?'}; this "
+                             f"Prahari needs {SUPPORTED_MAJOR}.x (the Python client's major version)")
+
+    def alias(self, kind: str) -> str:
+        return f"{self.prefix}-{kind}"
+
+    def _ensure_indices(self) -> None:
+        for kind, properties in MAPPINGS.items():
+            alias = self.alias(kind)
+            if self._call("an index check", self.es.indices.exists_alias, name=alias):
+                mapping = self._call("a mapping check", self.es.indices.get_mapping, index=alias)
+                meta = next(iter(mapping.values()))["mappings"].get("_meta", {})
+                if meta.get("prahari_schema") != SCHEMA_VERSION:
+                    raise StoreError(f"index {alias} at {self.node} has Prahari schema {meta.get('prahari_schema')}, "
+                                     f"this Prahari writes {SCHEMA_VERSION}: copy it into a new prefix with "
+                                     f"`prahari reindex --from {self.url} --to {self.node}/NEWPREFIX`")
+                continue
+            if self._call("an index check", self.es.indices.exists, index=alias):
+                raise StoreError(f"{alias} at {self.node} is an index, not a Prahari alias: pick another prefix "
+                                 f"({self.node}/myprefix) or delete it")
+            index = f"{alias}-v{SCHEMA_VERSION}"
+            self._call(f"creating {index}", self.es.indices.create, index=index,
+                       settings={"number_of_shards": 1, "number_of_replicas": 0},
+                       mappings={"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
+                                 "properties": properties},
+                       aliases={alias: {"is_write_index": True}})
+
+    def close(self) -> None:
+        self.es.close()
+
+    # --- writing -----------------------------------------------------------------------------------
+
+    def _bulk(self, actions: list[dict]) -> None:
+        from elasticsearch.helpers import BulkIndexError, streaming_bulk
+        if not actions:
+            return
+        failures = []
+        try:
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=500, raise_on_error=False,
+                                           raise_on_exception=False, refresh="wait_for", max_retries=3,
+                                           initial_backoff=1, max_backoff=8):
+                if not ok:
+                    failures.append(item)
+        except BulkIndexError as exc:  # pragma: no cover - raise_on_error is off
+            failures.extend(exc.errors)
+        except Exception as exc:  # transport failures after the client's retries
+            raise StoreError(f"writing to Elasticsearch at {self.node} failed: {type(exc).__name__}: {exc}; "
+                             "everything written before is intact, rerun to finish") from None
+        if failures:
+            first = json.dumps(failures[0], ensure_ascii=False)[:300]
+            raise StoreError(f"Elasticsearch rejected {len(failures)} documents (first: {first})")
+
+    def save(self, pages: list[RawPage], articles: list[Article],
+             signatures: Optional[dict[str, tuple[bytes, list[str]]]] = None,
+             repoints: Optional[list[tuple[str, str]]] = None) -> None:
+        by_id = {a.id: a for a in {a.canonical_url: a for a in articles}.values()}
+        earlier = self._first_seen(list(by_id))
+        actions: list[dict] = []
+        for page in pages:
+            canon = canonical_url(page.url)
+            page_id = article_id_for(canon)
+            actions.append({"_op_type": "index", "_index": self.alias("pages"), "_id": page_id, "_source": {
+                "id": page_id, "url": page.url, "canonical_url": canon, "status": page.status,
+                "headers": page.headers, "body": base64.b64encode(page.body).decode("ascii"),
+                "fetched_at": page.fetched_at, "hint_published": page.hint_published,
+                "hint_title": page.hint_title, "incident": page.incident}})
+        entities: dict[str, Entity] = {}
+        for article in by_id.values():
+            if earlier.get(article.id):
+                article.first_seen = earlier[article.id]  # first seen never moves on a re-crawl
+            signature, bands = (signatures or {}).get(article.id, (b"", []))
+            filters = self._filter_fields(article)
+            record = article.to_record()
+            actions.append({"_op_type": "index", "_index": self.alias("articles"), "_id": article.id, "_source": {
+                **filters, "id": article.id, "url": article.url, "canonical_url": article.canonical_url,
+                "title": article.title, "text": article.text, "title_an": _analysed(article.title),
+                "text_an": _analysed(article.text), "published": article.published,
+                "published_key": article.published or "", "fetched": article.fetched, "author": article.author,
+                "relevance": article.relevance, "story_id": article.story_id, "duplicate_of": article.duplicate_of,
+                "content_hash": article.content_hash, "bands": bands,
+                "signature": base64.b64encode(signature).decode("ascii"),
+                "record": {"entities": record["entities"], "figures": record["figures"], "dates": record["dates"]}}})
+            for entity in article.entities:
+                entities[entity.id] = entity
+        # Old facts of these articles go (the distribution has no delete-by-query); new ones come in below.
+        for old in self._ids("facts", {"terms": {"article_id": list(by_id)}}) if by_id else []:
+            actions.append({"_op_type": "delete", "_index": self.alias("facts"), "_id": old})
+        for article in by_id.values():
+            filters = self._filter_fields(article)
+            for fact in article.facts:
+                fact.first_seen = fact.first_seen or article.first_seen
+                actions.append({"_op_type": "index", "_index": self.alias("facts"), "_id": fact.id, "_source": {
+                    **filters, "id": fact.id, "article_id": article.id, "event_key": fact.event_date or "",
+                    "published_key": article.published or "", "fact_day": fact.event_date or filters["day"],
+                    "sentence_an": _analysed(fact.sentence), "record": plain(fact)}})
+        for entity in entities.values():
+            actions.append({"_op_type": "index", "_index": self.alias("entities"), "_id": entity.id, "_source": {
+                "id": entity.id, "type": entity.type, "name": entity.name, "name_hi": entity.name_hi}})
+        self._bulk(actions)
+        repointed = []
+        for story_id, root_id in repoints or []:
+            for member in self._ids("articles", {"terms": {"story_id": [story_id, root_id]}}):
+                repointed.append({"_op_type": "update", "_index": self.alias("articles"), "_id": member,
+                                  "doc": {"story_id": root_id, "duplicate_of": None if member == root_id else root_id}})
+        self._bulk(repointed)
+
+    def _ids(self, kind: str, query: dict) -> list[str]:
+        return [h["_source"]["id"] for h in self._scan(kind, query, [{"id": "asc"}], ["id"])]
+
+    @staticmethod
+    def _filter_fields(article: Article) -> dict[str, Any]:
+        return {"relevant": bool(article.relevant), "incident": article.incident, "language": article.language,
+                "source": article.source, "day": (article.published or article.first_seen or "")[:10] or None,
+                "first_seen": article.first_seen, "entity_ids": [e.id for e in article.entities],
+                "figure_kinds": sorted({f.kind for f in article.figures})}
+
+    def _first_seen(self, ids: list[str]) -> dict[str, Optional[str]]:
+        if not ids:
+            return {}
+        found = self._call("reading first_seen", self.es.mget, index=self.alias("articles"), ids=ids,
+                           source=["first_seen"])
+        return {d["_id"]: d["_source"].get("first_seen") for d in found["docs"] if d.get("found")}
+
+    def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._bulk([{"_op_type": "index", "_index": self.alias("listings"),
+                     "_id": hashlib.sha1(url.encode("utf-8")).hexdigest(),
+                     "_source": {"url": url, "etag": etag, "last_modified": modified, "checked_at": now}}
+                    for url, (etag, modified) in validators.items()])
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def _filters(self, filters: Filters) -> list[dict]:
+        clauses: list[dict] = []
+        if not filters.include_irrelevant:
+            clauses.append({"term": {"relevant": True}})
+        for name in ("incident", "source"):
+            if getattr(filters, name):
+                clauses.append({"term": {name: getattr(filters, name)}})
+        if filters.lang:
+            clauses.append({"term": {"language": filters.lang}})
+        if filters.since or filters.until:
+            bounds = {}
+            if filters.since:
+                bounds["gte"] = filters.since.isoformat()
+            if filters.until:
+                bounds["lte"] = filters.until.isoformat()
+            clauses.append({"range": {"day": bounds}})
+        if filters.first_seen_since:
+            clauses.append({"range": {"first_seen": {"gte": filters.first_seen_since}}})
+        for entity in filters.entity:
+            clauses.append({"term": {"entity_ids": entity}})
+        if filters.figure_kind:
+            clauses.append({"term": {"figure_kinds": filters.figure_kind}})
+        return clauses
+
+    def _query(self, filters: Filters, must: Optional[dict] = None) -> dict:
+        return {"bool": {"filter": self._filters(filters), **({"must": [must]} if must else {})}}
+
+    def _scan(self, kind: str, query: dict, sort: list, source: Any = True) -> Iterator[dict]:
+        """Every hit, in `sort` order, by point in time and search_after (no 10,000-hit cap)."""
+        pit = self._call("opening a point in time", self.es.open_point_in_time, index=self.alias(kind),
+                         keep_alive="2m")["id"]
+        after = None
+        try:
+            while True:
+                page = self._call("reading", self.es.search, pit={"id": pit, "keep_alive": "2m"}, query=query,
+                                  sort=sort, size=BATCH, source=source,
+                                  **({"search_after": after} if after else {}))
+                hits = page["hits"]["hits"]
+                pit = page.get("pit_id", pit)
+                yield from hits
+                if len(hits) < BATCH:
+                    return
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self.es.close_point_in_time(id=pit)
+            except Exception:  # noqa: BLE001 - the PIT expires by itself
+                pass
+
+    def _article(self, source: dict, facts: Optional[list[Fact]] = None) -> Article:
+        record = source.get("record") or {}
+        return Article.from_record({
+            **{k: source.get(k) for k in ("id", "url", "canonical_url", "source", "title", "language", "published",
+                                          "fetched", "first_seen", "author", "text", "relevant", "relevance",
+                                          "incident", "story_id", "duplicate_of", "content_hash")},
+            "entities": record.get("entities"), "figures": record.get("figures"), "dates": record.get("dates"),
+            "facts": [plain(f) for f in facts or []]})
+
+    ARTICLE_SORT = [{"published_key": "asc"}, {"id": "asc"}]
+    FACT_SORT = [{"event_key": "asc"}, {"published_key": "asc"}, {"id": "asc"}]
+
+    def known_urls(self) -> set[str]:
+        return {h["_source"]["canonical_url"] for h in self._scan("pages", {"match_all": {}}, [{"id": "asc"}],
+                                                                   ["canonical_url"])}
+
+    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
+        should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
+        found = self._call("finding near-duplicates", self.es.search, index=self.alias("articles"), size=1000,
+                           query={"bool": {"should": should, "minimum_should_match": 1,
+                                           "must_not": [{"ids": {"values": [exclude_id]}}]}},
+                           source=["id", "story_id", "published", "first_seen", "signature", "content_hash"])
+        return [{**h["_source"], "signature": base64.b64decode(h["_source"].get("signature") or "") or None}
+                for h in found["hits"]["hits"]]
+
+    def get_article(self, article_id: str) -> Optional[Article]:
+        found = self._call("reading an article", self.es.options(ignore_status=404).get,
+                           index=self.alias("articles"), id=article_id)
+        return self._article(found["_source"]) if found.get("found") else None
+
+    def iter_pages(self) -> Iterator[RawPage]:
+        for hit in self._scan("pages", {"match_all": {}}, [{"fetched_at": "asc"}, {"id": "asc"}]):
+            s = hit["_source"]
+            yield RawPage(url=s["url"], body=base64.b64decode(s["body"]), fetched_at=s["fetched_at"],
+                          status=s["status"], headers=s.get("headers") or {}, hint_published=s.get("hint_published"),
+                          hint_title=s.get("hint_title"), incident=s.get("incident"))
+
+    def iter_articles(self, filters: Filters) -> Iterator[Article]:
+        for hit in self._scan("articles", self._query(filters), self.ARTICLE_SORT):
+            yield self._article(hit["_source"])
+
+    def iter_facts(self, filters: Filters) -> Iterator[Fact]:
+        for hit in self._scan("facts", self._query(filters), self.FACT_SORT, ["record"]):
+            yield fact_from_dict(hit["_source"]["record"])
+
+    def _compile(self, node: Node, fields: tuple[str, ...] = ("title_an^3", "text_an")) -> dict:
+        """Our parsed query as query DSL; user words only ever reach term, prefix and match_phrase clauses."""
+        if isinstance(node, BoolNode):
+            children = [self._compile(c, fields) for c in node.children]
+            body: dict = {"must": children} if node.op == "AND" else {"should": children, "minimum_should_match": 1}
+            if node.negated:
+                body["must_not"] = [self._compile(n, fields) for n in node.negated]
+            return {"bool": body}
+        clauses = []
+        for spec in fields:
+            field, _, boost = spec.partition("^")
+            weight = float(boost or 1)
+            if isinstance(node, Term) and node.prefix:
+                if len(node.tokens) == 1:
+                    clauses.append({"prefix": {field: {"value": node.tokens[0], "boost": weight}}})
+                else:
+                    clauses.append({"match_phrase_prefix": {field: {"query": " ".join(node.tokens), "boost": weight}}})
+            elif len(node.tokens) == 1:
+                clauses.append({"term": {field: {"value": node.tokens[0], "boost": weight}}})
+            else:
+                clauses.append({"match_phrase": {field: {"query": " ".join(node.tokens), "boost": weight}}})
+        return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+    def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
+        found = self._call("searching", self.es.search, index=self.alias("articles"), size=min(limit, 10_000),
+                           query=self._query(filters, self._compile(query)),
+                           sort=["_score", {"published_key": "asc"}, {"id": "asc"}])
+        return [self._article(h["_source"]) for h in found["hits"]["hits"]]
+
+    def _aggs(self, kind: str, filters: Filters, aggs: dict) -> dict:
+        return self._call("aggregating", self.es.search, index=self.alias(kind), size=0,
+                          query=self._query(filters), aggs=aggs)["aggregations"]
+
+    def timeline(self, filters: Filters) -> list[dict]:
+        aggs = self._aggs("articles", filters, {"days": {"terms": {"field": "day", "size": 65_000, "missing": ""},
+                                                         "aggs": {"langs": {"terms": {"field": "language"}}}}})
+        rows = [{"day": b["key"] or None, "language": lang["key"], "count": lang["doc_count"]}
+                for b in aggs["days"]["buckets"] for lang in b["langs"]["buckets"]]
+        return sorted(rows, key=lambda r: (r["day"] or "", r["language"]))
+
+    def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
+        if offset + limit <= 10_000:
+            found = self._call("listing", self.es.search, index=self.alias("articles"), query=self._query(filters),
+                               sort=self.ARTICLE_SORT, size=limit, from_=offset)
+            return [self._article(h["_source"]) for h in found["hits"]["hits"]]
+        out = []
+        for n, hit in enumerate(self._scan("articles", self._query(filters), self.ARTICLE_SORT, ["id"])):
+            if n >= offset + limit:
+                break
+            if n >= offset:
+                out.append(hit["_source"]["id"])
+        return [a for a in (self.get_article(i) for i in out) if a]
+
+    def count_articles(self, filters: Filters) -> int:
+        return self._call("counting", self.es.count, index=self.alias("articles"), query=self._query(filters))["count"]
+
+    def _entity_names(self, ids: list[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        found = self._call("reading entities", self.es.mget, index=self.alias("entities"), ids=ids)
+        return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
+
+    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+        aggs = self._aggs("articles", filters, {name: {"terms": {"field": field, "size": size}} for name, field in (
+            ("incident", "incident"), ("language", "language"), ("source", "source"), ("entity", "entity_ids"),
+            ("figure_kind", "figure_kinds"))})
+        out = {name: [{"value": b["key"], "count": b["doc_count"]} for b in agg["buckets"]] for name, agg in aggs.items()}
+        names = self._entity_names([e["value"] for e in out["entity"]])
+        for entry in out["entity"]:
+            known = names.get(entry["value"], {})
+            entry.update(type=known.get("type"), name=known.get("name"), name_hi=known.get("name_hi"))
+        for name in out:
+            out[name].sort(key=lambda e: (-e["count"], e["value"]))
+        return out
+
+    def filter_options(self) -> dict[str, list[dict]]:
+        aggs = self._aggs("articles", Filters(include_irrelevant=True), {
+            "incident": {"terms": {"field": "incident", "size": 10_000}},
+            "source": {"terms": {"field": "source", "size": 10_000}}})
+        entities = [h["_source"] for h in self._scan("entities", {"match_all": {}}, [{"id": "asc"}])]
+        return {"incident": sorted(({"value": b["key"]} for b in aggs["incident"]["buckets"]), key=lambda e: e["value"]),
+                "source": sorted(({"value": b["key"]} for b in aggs["source"]["buckets"]), key=lambda e: e["value"]),
+                "entity": sorted(({"value": e["id"], "type": e.get("type"), "name": e.get("name"),
+                                   "name_hi": e.get("name_hi")} for e in entities),
+                                 key=lambda e: (e["type"] or "", e["name"] or ""))}
+
+    def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
+        if not entity_ids:
+            return []
+        aggs = self._aggs("articles", filters, {"entities": {
+            "terms": {"field": "entity_ids", "include": list(entity_ids), "size": len(entity_ids)},
+            "aggs": {"days": {"terms": {"field": "day", "size": 65_000}}}}})
+        rows = [{"day": d["key"], "entity": b["key"], "count": d["doc_count"]}
+                for b in aggs["entities"]["buckets"] for d in b["days"]["buckets"]]
+        return sorted(rows, key=lambda r: (r["day"], r["entity"]))
+
+    def fact_days(self, filters: Filters) -> list[dict]:
+        aggs = self._aggs("facts", filters, {"days": {"terms": {"field": "fact_day", "size": 65_000}}})
+        return sorted(({"day": b["key"], "count": b["doc_count"]} for b in aggs["days"]["buckets"]),
+                      key=lambda r: r["day"])
+
+    def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
+        out: dict[str, list[Fact]] = {i: [] for i in article_ids}
+        for start in range(0, len(article_ids), 500):
+            query = {"terms": {"article_id": article_ids[start:start + 500]}}
+            for hit in self._scan("facts", query, [{"article_id": "asc"}, {"id": "asc"}], ["article_id", "record"]):
+                out[hit["_source"]["article_id"]].append(fact_from_dict(hit["_source"]["record"]))
+        return out
+
+    def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {i: [] for i in story_ids}
+        fields = ["id", "story_id", "title", "source", "url", "language", "published"]
+        for start in range(0, len(story_ids), 500):
+            query = {"terms": {"story_id": story_ids[start:start + 500]}}
+            for hit in self._scan("articles", query, self.ARTICLE_SORT, fields):
+                out[hit["_source"]["story_id"]].append({f: hit["_source"].get(f) for f in fields})
+        return out
+
+    def entity_first_seen(self, filters: Filters) -> list[dict]:
+        since = filters.first_seen_since or ""
+        scoped = Filters(**{**filters.__dict__, "first_seen_since": None})
+        aggs = self._aggs("articles", scoped, {"entities": {
+            "terms": {"field": "entity_ids", "size": 65_000},
+            "aggs": {"first": {"terms": {"field": "first_seen", "size": 1, "order": {"_key": "asc"}}}}}})
+        rows = []
+        for bucket in aggs["entities"]["buckets"]:
+            first = bucket["first"]["buckets"][0]["key"] if bucket["first"]["buckets"] else None
+            if first and first >= since:
+                rows.append((first, bucket["key"], bucket["doc_count"]))
+        names = self._entity_names([r[1] for r in rows])
+        out = []
+        for first, entity_id, count in sorted(rows):
+            known = names.get(entity_id)
+            if known:
+                out.append({"entity": Entity(entity_id, known.get("type"), known.get("name"), known.get("name_hi")),
+                            "first_seen": first, "articles": count})
+        return out
+
+    def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
+        return {h["_source"]["url"]: (h["_source"].get("etag"), h["_source"].get("last_modified"))
+                for h in self._scan("listings", {"match_all": {}}, [{"url": "asc"}])}
+
+    def counts(self) -> dict[str, int]:
+        count = lambda kind, query=None: self._call("counting", self.es.count, index=self.alias(kind),  # noqa: E731
+                                                    query=query or {"match_all": {}})["count"]
+        return {"pages": count("pages"), "articles": count("articles"),
+                "relevant": count("articles", {"term": {"relevant": True}}), "facts": count("facts")}
