@@ -9,6 +9,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 
 from index.store import open_store
+from prahari.errors import StoreError
 from nlp.dedup import canonical_url
 
 
@@ -34,11 +35,14 @@ class StoredPagesMiddleware:
     def spider_opened(self, spider):
         if self.refresh:  # update --refresh fetches stored pages again
             return
-        store = open_store(self.store_url)
         try:
-            self.known = store.known_urls()
-        finally:
-            store.close()
+            store = open_store(self.store_url)
+            try:
+                self.known = store.known_urls()
+            finally:
+                store.close()
+        except StoreError as exc:
+            self.stats.set_value("prahari/store_error", str(exc))
 
     def process_request(self, request, spider=None):
         if not request.meta.get("prahari_article") or request.meta.get("prahari_seen"):
@@ -77,11 +81,14 @@ class ConditionalListingsMiddleware:
     def spider_opened(self, spider):
         if self.refresh:
             return
-        store = open_store(self.store_url)
         try:
-            self.validators = store.listing_validators()
-        finally:
-            store.close()
+            store = open_store(self.store_url)
+            try:
+                self.validators = store.listing_validators()
+            finally:
+                store.close()
+        except StoreError as exc:  # the crawl goes on unconditionally; the store pipeline reports the store
+            self.crawler.stats.set_value("prahari/store_error", str(exc))
 
     def process_request(self, request, spider=None):
         known = self.validators.get(request.url) if request.meta.get("prahari_listing") else None
@@ -101,11 +108,14 @@ class ConditionalListingsMiddleware:
                                              "prahari/skipped_max_pages", "prahari/store_error"))
         fresh = getattr(spider, "fresh_validators", {})
         if clean and fresh:
-            store = open_store(self.store_url)
             try:
-                store.save_listing_validators(fresh)
-            finally:
-                store.close()
+                store = open_store(self.store_url)
+                try:
+                    store.save_listing_validators(fresh)
+                finally:
+                    store.close()
+            except StoreError as exc:  # not saving validators only costs a full read of the feeds next time
+                stats.set_value("prahari/store_error", str(exc))
 
 
 class BackoffRetryMiddleware(RetryMiddleware):

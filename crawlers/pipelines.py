@@ -96,14 +96,18 @@ class StorePipeline:
         return cls(crawler.settings.get("PRAHARI_STORE"), crawler.settings.getint("PRAHARI_BATCH_SIZE"), crawler)
 
     def open_spider(self, spider=None):
-        self.assigner = StoryAssigner(open_store(self.store_url))  # a store that is down fails here
+        try:
+            self.assigner = StoryAssigner(open_store(self.store_url))
+        except StoreError as exc:  # a store that is down: every item is dropped, and update reports why
+            self.stats.set_value("prahari/store_error", str(exc))
 
     def close_spider(self, spider=None):
-        self._flush_or_stop()
-        self.assigner.store.close()
+        if self.assigner is not None:
+            self._flush_or_stop()
+            self.assigner.store.close()
 
     def process_item(self, item: PageItem, spider=None):
-        if self.stats.get_value("prahari/store_error"):
+        if self.assigner is None or self.stats.get_value("prahari/store_error"):
             raise DropItem("store unavailable")
         self.batch.append(item)
         if len(self.batch) >= self.batch_size:

@@ -90,23 +90,23 @@ class ElasticsearchStore(Store):
     def _ensure_indices(self) -> None:
         for kind, properties in MAPPINGS.items():
             alias = self.alias(kind)
-            if self._call("an index check", self.es.indices.exists_alias, name=alias):
-                mapping = self._call("a mapping check", self.es.indices.get_mapping, index=alias)
-                meta = next(iter(mapping.values()))["mappings"].get("_meta", {})
-                if meta.get("prahari_schema") != SCHEMA_VERSION:
-                    raise StoreError(f"index {alias} at {self.node} has Prahari schema {meta.get('prahari_schema')}, "
-                                     f"this Prahari writes {SCHEMA_VERSION}: copy it into a new prefix with "
-                                     f"`prahari reindex --from {self.url} --to {self.node}/NEWPREFIX`")
+            found = self._call("an index check", self.es.options(ignore_status=404).indices.get, index=alias)
+            if found.meta.status == 404:
+                index = f"{alias}-v{SCHEMA_VERSION}"
+                self._call(f"creating {index}", self.es.indices.create, index=index,
+                           settings={"number_of_shards": 1, "number_of_replicas": 0},
+                           mappings={"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
+                                     "properties": properties},
+                           aliases={alias: {"is_write_index": True}})
                 continue
-            if self._call("an index check", self.es.indices.exists, index=alias):
+            if alias in found:
                 raise StoreError(f"{alias} at {self.node} is an index, not a Prahari alias: pick another prefix "
                                  f"({self.node}/myprefix) or delete it")
-            index = f"{alias}-v{SCHEMA_VERSION}"
-            self._call(f"creating {index}", self.es.indices.create, index=index,
-                       settings={"number_of_shards": 1, "number_of_replicas": 0},
-                       mappings={"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
-                                 "properties": properties},
-                       aliases={alias: {"is_write_index": True}})
+            meta = next(iter(found.values()))["mappings"].get("_meta", {})
+            if meta.get("prahari_schema") != SCHEMA_VERSION:
+                raise StoreError(f"index {alias} at {self.node} has Prahari schema {meta.get('prahari_schema')}, "
+                                 f"this Prahari writes {SCHEMA_VERSION}: copy it into a new prefix with "
+                                 f"`prahari reindex --from {self.url} --to {self.node}/NEWPREFIX`")
 
     def close(self) -> None:
         self.es.close()

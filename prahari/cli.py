@@ -16,7 +16,7 @@ from index.query import Filters, build_search
 from index.store import Store, open_store
 from prahari import __version__
 from prahari.config import store_url
-from prahari.errors import PrahariError
+from prahari.errors import PrahariError, StoreError
 from prahari.incident import all_incidents, find_incident
 from prahari.model import FACT_EXPORT_FIELDS, Article, RawPage, fact_to_record
 
@@ -91,7 +91,10 @@ def _update_one(url: str, incident, max_pages: int, overrides: Optional[dict]) -
     run_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
     started = time.monotonic()
-    stats = run_crawl(url, incident, max_pages, overrides)
+    try:
+        stats = run_crawl(url, incident, max_pages, overrides)
+    except StoreError as exc:
+        raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
     dropped = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/dropped/")}
     failed = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/failed/")}
     summary = {"incident": incident.id, "fetched": stats.get("prahari/fetched", 0),
