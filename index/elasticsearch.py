@@ -92,12 +92,20 @@ class ElasticsearchStore(Store):
             alias = self.alias(kind)
             found = self._call("an index check", self.es.options(ignore_status=404).indices.get, index=alias)
             if found.meta.status == 404:
+                # The template holds the mapping, so every versioned index of this kind (a new version, a
+                # copy made by reindex) gets the same explicit mapping.
+                self._call(f"installing the {kind} index template", self.es.indices.put_index_template,
+                           name=f"{alias}-template", index_patterns=[f"{alias}-v*"], priority=100,
+                           template={"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                     "mappings": {"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
+                                                  "properties": properties}})
                 index = f"{alias}-v{SCHEMA_VERSION}"
-                self._call(f"creating {index}", self.es.indices.create, index=index,
-                           settings={"number_of_shards": 1, "number_of_replicas": 0},
-                           mappings={"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
-                                     "properties": properties},
-                           aliases={alias: {"is_write_index": True}})
+                # Another process (a spider, a worker) may create it at the same moment: that is fine.
+                created = self._call(f"creating {index}", self.es.options(ignore_status=400).indices.create,
+                                     index=index, aliases={alias: {"is_write_index": True}})
+                if created.meta.status == 400 and "resource_already_exists" not in json.dumps(dict(created)):
+                    raise StoreError(f"Elasticsearch at {self.node} refused creating {index}: "
+                                     f"{json.dumps(dict(created))[:300]}")
                 continue
             if alias in found:
                 raise StoreError(f"{alias} at {self.node} is an index, not a Prahari alias: pick another prefix "

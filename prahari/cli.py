@@ -111,7 +111,10 @@ def _update_one(url: str, incident, max_pages: int, overrides: Optional[dict]) -
           f"({summary['relevant']} relevant, {summary['facts']} facts), {sum(dropped.values())} dropped, "
           f"{stats.get('prahari/failed_pages', 0) + stats.get('prahari/failed_listings', 0)} failed, "
           f"{summary['skipped_already_stored']} already stored, in {summary['seconds']}s", flush=True)
-    summary.update(_whats_new(url, incident.id, run_started))
+    try:
+        summary.update(_whats_new(url, incident.id, run_started))
+    except StoreError as exc:
+        raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
     return summary
 
 
