@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from prahari.highlight import fact_marks, segments
+from prahari.highlight import fact_marks, segments, split_at
 from prahari.model import Article, Fact
 
 COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": "#d1e7dd",
@@ -31,15 +31,8 @@ def article_text_html(article: Article) -> str:
     spans = [(m.start, m.end, e.type.lower()) for e in article.entities for m in e.mentions if m.field == "text"]
     spans += [(f.start, f.end, "figure") for f in article.figures if f.field == "text"]
     spans += [(d.start, d.end, "date") for d in article.dates if d.field == "text"]
-    text, out, pos = article.text or "", [], 0
-    for start, end, kind in sorted(spans, key=lambda s: (s[0], -(s[1] - s[0]))):
-        if start < pos or end > len(text):
-            continue
-        out.append(mark(text[pos:start], None))
-        out.append(mark(text[start:end], kind))
-        pos = end
-    out.append(mark(text[pos:], None))
-    return f'<div class="pr-text">{"".join(out)}</div>'
+    pieces = "".join(mark(text, kind) for text, kind in split_at(article.text or "", spans))
+    return f'<div class="pr-text">{pieces}</div>'
 
 
 def item_html(article: Article, facts: list[Fact], copies: int) -> str:

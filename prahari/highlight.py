@@ -14,21 +14,28 @@ def fact_marks(fact: Fact) -> list[tuple[str, str]]:
 
 
 def segments(sentence: str, marks: list[tuple[str, str]]) -> list[tuple[str, str | None]]:
-    """Split a sentence into (text, kind or None) pieces; longer marks win where two overlap."""
-    taken: list[tuple[int, int, str]] = []
-    for text, kind in sorted(set(marks), key=lambda m: -len(m[0])):
+    """Split a sentence into (text, kind or None) pieces at every occurrence of each mark."""
+    spans = []
+    for text, kind in set(marks):
         start = sentence.find(text)
         while start >= 0:
-            end = start + len(text)
-            if all(end <= s or start >= e for s, e, _k in taken):
-                taken.append((start, end, kind))
-            start = sentence.find(text, end)
+            spans.append((start, start + len(text), kind))
+            start = sentence.find(text, start + len(text))
+    return split_at(sentence, spans)
+
+
+def split_at(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[str, str | None]]:
+    """Split text into (piece, kind or None) at (start, end, kind) spans; where two overlap the longer wins."""
+    taken: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):
+        if 0 <= start < end <= len(text) and all(end <= s or start >= e for s, e, _k in taken):
+            taken.append((start, end, kind))
     out, pos = [], 0
     for start, end, kind in sorted(taken):
         if start > pos:
-            out.append((sentence[pos:start], None))
-        out.append((sentence[start:end], kind))
+            out.append((text[pos:start], None))
+        out.append((text[start:end], kind))
         pos = end
-    if pos < len(sentence):
-        out.append((sentence[pos:], None))
+    if pos < len(text):
+        out.append((text[pos:], None))
     return out
