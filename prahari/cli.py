@@ -8,9 +8,10 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Optional
+from typing import IO, Iterator, Optional
 
 from index.query import Filters, build_search
 from index.store import Store, open_store
@@ -118,11 +119,13 @@ def _update_one(url: str, incident, max_pages: int, overrides: Optional[dict]) -
     return summary
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename: a crash never leaves half a file under the real name."""
+@contextmanager
+def _atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
+    """A file written beside the target, then renamed: a crash never leaves half a file under the real name."""
     partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_bytes(data)
+        with open(partial, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as out:
+            yield out
         partial.replace(path)
     except OSError as exc:
         raise PrahariError(f"{path}: cannot write: {exc.strerror}") from None
@@ -175,7 +178,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     else:
         text = render_html(digest) if args.format == "html" else render_markdown(digest)
     if args.out:
-        _write_atomically(Path(args.out), text.encode("utf-8"))
+        with _atomic_output(Path(args.out)) as out:
+            out.write(text)
         _say(f"digest: {sum(len(s) for s in digest['stories'])} new articles, {len(digest['facts'])} facts "
              f"→ {args.out}")
     else:
@@ -347,13 +351,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         records = (fact_to_record(f) for f in store.iter_facts(filters))
         fields = FACT_EXPORT_FIELDS
     if args.out:
-        mode = "wb" if args.format == "xlsx" else "w"
-        out_path = Path(args.out)
-        partial = out_path.with_name(out_path.name + ".partial")
-        with open(partial, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as out:
+        with _atomic_output(Path(args.out), binary=args.format == "xlsx") as out:
             count = write_records(records, args.format, out, fields)
-        partial.replace(out_path)  # never leave half a file under the real name
-        _say(f"exported {count} {args.what} to {out_path}")
+        _say(f"exported {count} {args.what} to {args.out}")
     else:
         count = write_records(records, args.format, sys.stdout, fields)
         _say(f"exported {count} {args.what}")
@@ -413,7 +413,7 @@ def run_dashboard(url: str, port: int) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from nlp.dedup import band_keys, minhash_signature
+    from nlp.dedup import band_keys, canonical_url, minhash_signature
 
     source, target = open_store(args.source), open_store(args.target)
     try:
@@ -422,7 +422,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         batch: list[RawPage] = []
         for page in source.iter_pages():
             pages += 1
-            if canonical_url_of(page.url) in done_urls:
+            if canonical_url(page.url) in done_urls:
                 continue  # copied by an earlier, interrupted run
             batch.append(page)
             if len(batch) >= 200:
@@ -462,12 +462,6 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         target.close()
     print(f"reindex: {copied_pages} of {pages} pages and {articles} articles copied from {args.source} to {args.target}")
     return 0
-
-
-def canonical_url_of(url: str) -> str:
-    from nlp.dedup import canonical_url
-
-    return canonical_url(url)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
