@@ -16,8 +16,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The demo keeps its own store under the repository; every other command uses the per-user store.
 demo: install
-	$(BIN)/prahari demo $(DEMO_ARGS)
+	$(BIN)/prahari demo --store sqlite:///data/demo.db $(DEMO_ARGS)
 
 # The browser tests use Debian's chromium with Noto fonts (Devanagari). As root (CI) they are installed
 # here; otherwise the one command to run is printed, and the browser tests fail under CI=true without them.

@@ -1,4 +1,4 @@
-"""Run crawls in a child process, so update can run many times from one process (Twisted cannot restart)."""
+"""Run a crawl in a child process (Twisted cannot restart), with settings from crawlers.settings only."""
 
 from __future__ import annotations
 
@@ -7,11 +7,31 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Optional
 
-from prahari.errors import PrahariError
+from scrapy.settings import Settings
+
+from crawlers.context import CrawlContext, CrawlReport
+from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
 SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spiders.sitemap.SitemapSpider",
            "urls": "crawlers.spiders.urls.UrlsSpider", "search": "crawlers.spiders.search.SearchSpider"}
+
+
+class CrawlMisconfigured(PrahariError):
+    """Pages were fetched but never reached the store: the crawl ran without our pipelines."""
+
+
+def crawl_settings(overrides: Optional[dict[str, Any]] = None) -> Settings:
+    """Scrapy's defaults plus the crawlers.settings module, never scrapy.cfg or $SCRAPY_SETTINGS_MODULE.
+
+    Scrapy's get_project_settings() looks for scrapy.cfg from the working directory up (and in the home
+    folder and /etc): from any other folder it silently falls back to no pipelines at all.
+    """
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    if overrides:
+        settings.setdict(overrides, priority="cmdline")
+    return settings
 
 
 def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
@@ -31,29 +51,32 @@ def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
     return [(kind, jobs[kind]) for kind in SPIDERS if kind in jobs]
 
 
-def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: list[tuple[str, list[str]]],
-                    max_pages: int, overrides: dict[str, Any], window: tuple[Optional[str], Optional[str]] = (None, None)
-                    ) -> dict[str, Any]:
+def _crawl_in_child(store_url: str, incident: Incident, jobs: list[tuple[str, list[str]]], max_pages: int,
+                    overrides: dict[str, Any]) -> CrawlReport:
     from scrapy.utils.misc import load_object
-    from scrapy.utils.project import get_project_settings
     from scrapy.utils.reactor import install_reactor
 
-    install_reactor(get_project_settings()["TWISTED_REACTOR"])
+    settings = crawl_settings(overrides)
+    install_reactor(settings["TWISTED_REACTOR"])
     from scrapy.crawler import CrawlerRunner
     from scrapy.utils.log import configure_logging
     from twisted.internet import defer, reactor
 
-    settings = get_project_settings()
-    settings.setdict({"PRAHARI_STORE": store_url, "PRAHARI_INCIDENT": incident_path,
-                      "PRAHARI_MAX_PAGES": max_pages, **overrides}, priority="cmdline")
-    configure_logging(settings)
-    from crawlers.workers import POOL, default_workers
+    from crawlers.workers import default_workers
 
-    POOL.workers = settings.getint("PRAHARI_WORKERS", -1)
-    POOL.workers = default_workers() if POOL.workers < 0 else POOL.workers
-    POOL.start()
+    configure_logging(settings)
+    workers = settings.getint("PRAHARI_WORKERS")
+    context = CrawlContext(store_url, incident, max_pages=max_pages, refresh=settings.getbool("PRAHARI_REFRESH"),
+                           batch_size=settings.getint("PRAHARI_BATCH_SIZE"),
+                           workers=default_workers() if workers < 0 else workers,
+                           progress=settings.getbool("PRAHARI_PROGRESS"))
+    try:
+        context.open()
+    except StoreError as exc:
+        context.report.store_error = str(exc)
+        context.close()
+        return context.report
     runner = CrawlerRunner(settings)
-    totals: dict[str, Any] = {}
 
     @defer.inlineCallbacks
     def run_all():
@@ -61,40 +84,38 @@ def _crawl_in_child(store_url: str, incident_path: str, incident_id: str, jobs: 
             # One spider per discovery method, all at once: they share the downloader-slot politeness
             # per host, and each store batch is written synchronously, so they never interleave.
             crawlers = [runner.create_crawler(load_object(SPIDERS[kind])) for kind, _urls in jobs]
-            yield defer.DeferredList([runner.crawl(crawler, incident=incident_id, start_urls=urls,
-                                                   since=window[0], until=window[1])
+            yield defer.DeferredList([runner.crawl(crawler, context=context, start_urls=urls)
                                       for crawler, (_kind, urls) in zip(crawlers, jobs)])
             for crawler in crawlers:
-                for key, value in (crawler.stats.get_stats() or {}).items():
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        totals[key] = totals.get(key, 0) + value
-                if crawler.stats.get_value("prahari/store_error"):
-                    totals["prahari/store_error"] = crawler.stats.get_value("prahari/store_error")
+                stats = crawler.stats.get_stats() or {}
+                context.report.requests += stats.get("downloader/request_count", 0)
+                if stats.get("finish_reason") != "finished":
+                    context.report.finished_cleanly = False
         finally:
-            POOL.shutdown()
+            context.close()
             reactor.stop()
 
     run_all()
     reactor.run()
-    return totals
+    return context.report
 
 
 def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
-              overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Crawl every source of an incident into the store; return Scrapy's and our counters."""
+              overrides: Optional[dict[str, Any]] = None) -> CrawlReport:
+    """Crawl every source of an incident into the store and return what happened."""
     jobs = crawl_jobs(incident)
     if not jobs:
-        return {}
+        return CrawlReport(incident=incident.id)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        window = (incident.start.isoformat(), incident.end.isoformat() if incident.end else None)
-        future = pool.submit(_crawl_in_child, store_url, str(incident.path), incident.id, jobs, max_pages,
-                             overrides or {}, window)
+        future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})
         try:
-            totals = future.result()
+            report = future.result()
         except BrokenProcessPool:
             raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None
-    if totals.get("prahari/store_error"):
-        raise PrahariError(f"{totals['prahari/store_error']}; everything stored before is intact, rerun update "
-                           "to finish")
-    return totals
+    if report.store_error:
+        raise StoreError(report.store_error)
+    if report.parsed and not report.store_pipeline_ran:
+        raise CrawlMisconfigured(f"{report.parsed} pages were fetched but the store pipeline never ran "
+                                 "(check ITEM_PIPELINES in crawlers.settings); nothing was stored")
+    return report

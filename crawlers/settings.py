@@ -8,7 +8,7 @@ USER_AGENT = "Prahari/0.1 (+news research; bilingual incident tracking)"
 ROBOTSTXT_OBEY = True
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-LOG_LEVEL = "WARNING"
+LOG_LEVEL = "ERROR"  # routine messages only with prahari -v (LOG_LEVEL=INFO)
 
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
@@ -48,10 +48,8 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.StorePipeline": 900,
 }
 
-# Set per run by crawlers.runner.
-PRAHARI_STORE = "sqlite:///data/prahari.db"
-PRAHARI_INCIDENT = None
-PRAHARI_MAX_PAGES = 0  # 0 = no limit
+# Read by crawlers.runner when it builds the crawl context (the store and incident come from the CLI).
+PRAHARI_PROGRESS = True  # one progress line on stderr per stored batch
 PRAHARI_REFRESH = False  # True: fetch stored pages and unchanged listings again
 PRAHARI_BATCH_SIZE = 50
 PRAHARI_WORKERS = -1  # processes for extraction and NLP; -1 = one per core beyond the first, 0 = inline

@@ -55,6 +55,3 @@ def load_nlp() -> None:
 
     pipeline("hi"), pipeline("en")
 
-
-# One pool per crawl process, shared by its spiders; crawlers.runner sizes them and shuts them down.
-POOL = WorkerPool(0, warm_up=load_nlp)  # extraction and NLP

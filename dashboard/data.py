@@ -1,19 +1,21 @@
-"""All dashboard data access, over the Store interface, cached per store and filters with st.cache_data."""
+"""All dashboard data access, over the Store interface: one store per server (st.cache_resource), and
+results cached per store and filters (st.cache_data)."""
 
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
 import streamlit as st
 
 from dashboard.view import filters_from_key
-from index.export import export_bytes
+from index.export import export_bytes, records_for
 from index.query import build_search
 from index.store import Store, open_store
 from prahari.config import store_url
-from prahari.model import FACT_EXPORT_FIELDS, Article, Fact, fact_to_record
+from prahari.model import Article, Fact
 
 TTL = 300  # seconds: an update running beside the dashboard shows up within five minutes
 PAGE_SIZE = 25
@@ -24,13 +26,17 @@ def current_store_url() -> str:
     return store_url(os.environ.get("PRAHARI_STORE"))
 
 
+@st.cache_resource(show_spinner=False)
+def _shared_store(url: str) -> tuple[Store, threading.Lock]:
+    """One open store per dashboard server, with a lock: sessions take turns on its connection."""
+    return open_store(url), threading.Lock()
+
+
 @contextmanager
 def _store(url: str) -> Iterator[Store]:
-    store = open_store(url)
-    try:
+    store, lock = _shared_store(url)
+    with lock:
         yield store
-    finally:
-        store.close()
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -138,7 +144,5 @@ def figure_rows(url: str, key: str, limit: int = 5000) -> list[dict]:
 def export_view(url: str, key: str, what: str, fmt: str) -> bytes:
     """The same bytes `prahari export --what WHAT --format FMT` writes for these filters (run on click)."""
     with _store(url) as store:
-        filters = filters_from_key(key)
-        if what == "facts":
-            return export_bytes((fact_to_record(f) for f in store.iter_facts(filters)), fmt, FACT_EXPORT_FIELDS)
-        return export_bytes((a.to_record() for a in store.iter_articles(filters)), fmt, Article.EXPORT_FIELDS)
+        records, fields = records_for(store, what, filters_from_key(key))
+        return export_bytes(records, fmt, fields)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Mapping, Optional
 
-from index.query import Filters
+from index.query import Filters, Scope
 
-FIGURE_KINDS = ("money", "count", "data", "duration", "percent", "ordinal")
+FIGURE_KINDS = ("money", "count", "data", "duration", "percent")
 
 
 def _date(value: Optional[str]) -> Optional[date]:
@@ -20,16 +20,10 @@ def _date(value: Optional[str]) -> Optional[date]:
 
 
 @dataclass
-class View:
+class View(Scope):
     """What the analyst is looking at; every field maps to one URL query parameter."""
 
     q: str = ""
-    incident: Optional[str] = None
-    since: Optional[date] = None
-    until: Optional[date] = None
-    lang: Optional[str] = None
-    source: Optional[str] = None
-    entity: list[str] = field(default_factory=list)
     kind: Optional[str] = None
 
     @classmethod
@@ -52,8 +46,7 @@ class View:
         return {k: v for k, v in query.items() if v}
 
     def filters(self, first_seen_since: Optional[str] = None) -> Filters:
-        return Filters(incident=self.incident, since=self.since, until=self.until, lang=self.lang,
-                       source=self.source, entity=list(self.entity), figure_kind=self.kind,
+        return Filters(**{**self.scope(), "entity": list(self.entity)}, figure_kind=self.kind,
                        first_seen_since=first_seen_since)
 
     def key(self) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
 from index.query import BoolNode, Filters, Node, Term
-from index.store import Store
+from index.store import FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import StoreError
@@ -22,7 +22,9 @@ from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_f
 
 SCHEMA_VERSION = 1
 SUPPORTED_MAJOR = 8
-BATCH = 1000
+BATCH = 1000  # hits per page when scanning
+BULK_CHUNK = 500  # documents per bulk request
+ALL_BUCKETS = 65_000  # terms-aggregation size that means "every value" (days, entities)
 KW = {"type": "keyword"}
 TEXT = {"type": "text", "analyzer": "standard"}
 OPAQUE = {"type": "object", "enabled": False}
@@ -127,7 +129,7 @@ class ElasticsearchStore(Store):
             return
         failures = []
         try:
-            for ok, item in streaming_bulk(self.es, actions, chunk_size=500, raise_on_error=False,
+            for ok, item in streaming_bulk(self.es, actions, chunk_size=BULK_CHUNK, raise_on_error=False,
                                            raise_on_exception=False, refresh="wait_for", max_retries=3,
                                            initial_backoff=1, max_backoff=8):
                 if not ok:
@@ -349,7 +351,7 @@ class ElasticsearchStore(Store):
                           query=self._query(filters), aggs=aggs)["aggregations"]
 
     def timeline(self, filters: Filters) -> list[dict]:
-        aggs = self._aggs("articles", filters, {"days": {"terms": {"field": "day", "size": 65_000, "missing": ""},
+        aggs = self._aggs("articles", filters, {"days": {"terms": {"field": "day", "size": ALL_BUCKETS, "missing": ""},
                                                          "aggs": {"langs": {"terms": {"field": "language"}}}}})
         rows = [{"day": b["key"] or None, "language": lang["key"], "count": lang["doc_count"]}
                 for b in aggs["days"]["buckets"] for lang in b["langs"]["buckets"]]
@@ -377,7 +379,7 @@ class ElasticsearchStore(Store):
         found = self._call("reading entities", self.es.mget, index=self.alias("entities"), ids=ids)
         return {d["_id"]: d["_source"] for d in found["docs"] if d.get("found")}
 
-    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+    def facets(self, filters: Filters, size: int = FACET_SIZE) -> dict[str, list[dict]]:
         aggs = self._aggs("articles", filters, {name: {"terms": {"field": field, "size": size}} for name, field in (
             ("incident", "incident"), ("language", "language"), ("source", "source"), ("entity", "entity_ids"),
             ("figure_kind", "figure_kinds"))})
@@ -406,20 +408,20 @@ class ElasticsearchStore(Store):
             return []
         aggs = self._aggs("articles", filters, {"entities": {
             "terms": {"field": "entity_ids", "include": list(entity_ids), "size": len(entity_ids)},
-            "aggs": {"days": {"terms": {"field": "day", "size": 65_000}}}}})
+            "aggs": {"days": {"terms": {"field": "day", "size": ALL_BUCKETS}}}}})
         rows = [{"day": d["key"], "entity": b["key"], "count": d["doc_count"]}
                 for b in aggs["entities"]["buckets"] for d in b["days"]["buckets"]]
         return sorted(rows, key=lambda r: (r["day"], r["entity"]))
 
     def fact_days(self, filters: Filters) -> list[dict]:
-        aggs = self._aggs("facts", filters, {"days": {"terms": {"field": "fact_day", "size": 65_000}}})
+        aggs = self._aggs("facts", filters, {"days": {"terms": {"field": "fact_day", "size": ALL_BUCKETS}}})
         return sorted(({"day": b["key"], "count": b["doc_count"]} for b in aggs["days"]["buckets"]),
                       key=lambda r: r["day"])
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
         out: dict[str, list[Fact]] = {i: [] for i in article_ids}
-        for start in range(0, len(article_ids), 500):
-            query = {"terms": {"article_id": article_ids[start:start + 500]}}
+        for start in range(0, len(article_ids), ID_CHUNK):
+            query = {"terms": {"article_id": article_ids[start:start + ID_CHUNK]}}
             for hit in self._scan("facts", query, [{"article_id": "asc"}, {"id": "asc"}], ["article_id", "record"]):
                 out[hit["_source"]["article_id"]].append(fact_from_dict(hit["_source"]["record"]))
         return out
@@ -427,8 +429,8 @@ class ElasticsearchStore(Store):
     def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {i: [] for i in story_ids}
         fields = ["id", "story_id", "title", "source", "url", "language", "published"]
-        for start in range(0, len(story_ids), 500):
-            query = {"terms": {"story_id": story_ids[start:start + 500]}}
+        for start in range(0, len(story_ids), ID_CHUNK):
+            query = {"terms": {"story_id": story_ids[start:start + ID_CHUNK]}}
             for hit in self._scan("articles", query, self.ARTICLE_SORT, fields):
                 out[hit["_source"]["story_id"]].append({f: hit["_source"].get(f) for f in fields})
         return out
@@ -437,7 +439,7 @@ class ElasticsearchStore(Store):
         since = filters.first_seen_since or ""
         scoped = Filters(**{**filters.__dict__, "first_seen_since": None})
         aggs = self._aggs("articles", scoped, {"entities": {
-            "terms": {"field": "entity_ids", "size": 65_000},
+            "terms": {"field": "entity_ids", "size": ALL_BUCKETS},
             "aggs": {"first": {"terms": {"field": "first_seen", "size": 1, "order": {"_key": "asc"}}}}}})
         rows = []
         for bucket in aggs["entities"]["buckets"]:

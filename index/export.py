@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import IO, Any, Iterable
+from typing import IO, Any, Iterable, Iterator
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,3 +70,12 @@ def export_bytes(records: Iterable[dict[str, Any]], fmt: str, fields: tuple[str,
     text = io.StringIO()
     write_records(records, fmt, text, fields)
     return text.getvalue().encode("utf-8")
+
+
+def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
+    """The records and columns of `export --what WHAT` for these filters (the CLI and the dashboard share it)."""
+    from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
+
+    if what == "facts":
+        return (fact_to_record(f) for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
+    return (a.to_record() for a in store.iter_articles(filters)), Article.EXPORT_FIELDS

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Optional, Union
 
-import yaml
-
+from nlp.lexicon import equivalence_groups
 from nlp.normalize import analyse
 from prahari.errors import QuerySyntaxError
 
@@ -46,8 +44,8 @@ Node = Union[Term, Phrase, BoolNode]
 
 
 @dataclass
-class Filters:
-    """Filters shared by search, timeline, export and the dashboard."""
+class Scope:
+    """What every view of the store narrows by (the CLI's filter options and the dashboard's URL share it)."""
 
     incident: Optional[str] = None
     since: Optional[date] = None
@@ -55,9 +53,19 @@ class Filters:
     lang: Optional[str] = None
     entity: list[str] = field(default_factory=list)
     source: Optional[str] = None
+
+    def scope(self) -> dict:
+        """The scope fields as keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in fields(Scope)}
+
+
+@dataclass
+class Filters(Scope):
+    """Filters shared by search, timeline, export and the dashboard."""
+
     include_irrelevant: bool = False
     first_seen_since: Optional[str] = None
-    figure_kind: Optional[str] = None  # money | count | data | duration | percent | ordinal
+    figure_kind: Optional[str] = None  # money | count | data | duration | percent
 
 
 def _lex(text: str) -> list[tuple[str, str]]:
@@ -169,24 +177,13 @@ def parse_query(text: str) -> Node:
     return _Parser(_lex(text)).parse()
 
 
-def query_terms(node: Node) -> list[str]:
-    """Every positive token of the query, for highlighting."""
-    if isinstance(node, (Term, Phrase)):
-        return list(node.tokens)
-    return [t for child in node.children for t in query_terms(child)]
-
-
-GLOSSARY_FILE = Path(__file__).resolve().parent.parent / "nlp" / "data" / "glossary.yaml"
-ENTITIES_FILE = GLOSSARY_FILE.with_name("entities.yaml")
 MAX_VARIANTS = 12  # per term, so a query never explodes
 
 
 @lru_cache(maxsize=1)
 def _equivalents() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
     """Analysed form of every glossary word and entity alias -> the analysed forms of its group."""
-    groups = [list(g) for g in yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8"))]
-    groups += [list(e.get("aliases") or []) + [e["name"]] + ([e["name_hi"]] if e.get("name_hi") else [])
-               for e in yaml.safe_load(ENTITIES_FILE.read_text(encoding="utf-8"))]
+    groups = equivalence_groups()
     table: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
     for group in groups:
         forms = list(dict.fromkeys(tuple(analyse(str(term))) for term in group))

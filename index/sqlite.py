@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from index.query import Filters, Node, Phrase, Term
-from index.store import Store
+from index.store import FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import StoreError
@@ -328,7 +328,7 @@ class SQLiteStore(Store):
         where, params = self._where(filters)
         return self.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}", params).fetchone()[0]
 
-    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+    def facets(self, filters: Filters, size: int = FACET_SIZE) -> dict[str, list[dict]]:
         where, params = self._where(filters)
         def grouped(sql: str) -> list[dict]:
             return [dict(r) for r in self.db.execute(sql, [*params, size]).fetchall()]
@@ -376,8 +376,8 @@ class SQLiteStore(Store):
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
         out: dict[str, list[Fact]] = {i: [] for i in article_ids}
-        for start in range(0, len(article_ids), 500):
-            chunk = article_ids[start:start + 500]
+        for start in range(0, len(article_ids), ID_CHUNK):
+            chunk = article_ids[start:start + ID_CHUNK]
             marks = ",".join("?" for _ in chunk)
             for row in self.db.execute(f"SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
                                        "ORDER BY article_id, id", chunk):
@@ -386,8 +386,8 @@ class SQLiteStore(Store):
 
     def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {i: [] for i in story_ids}
-        for start in range(0, len(story_ids), 500):
-            chunk = story_ids[start:start + 500]
+        for start in range(0, len(story_ids), ID_CHUNK):
+            chunk = story_ids[start:start + ID_CHUNK]
             marks = ",".join("?" for _ in chunk)
             for row in self.db.execute(
                     f"SELECT id, story_id, title, source, url, language, published FROM articles "

@@ -9,9 +9,12 @@ from index.query import Filters, Node
 from prahari.errors import StoreError
 from prahari.model import Article, Fact, RawPage
 
+ID_CHUNK = 500  # ids per query when reading facts or story members of many articles
+FACET_SIZE = 50  # values per facet (languages, sources, entities, figure kinds)
 
-class Store(ABC):
-    """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
+
+class CrawlSide(ABC):
+    """The write side a crawl, reprocess and reindex use: pages in, articles and stories out."""
 
     url: str
 
@@ -31,12 +34,27 @@ class Store(ABC):
         """Stored articles with the same content hash or a shared MinHash band: id, story_id, published, signature."""
 
     @abstractmethod
-    def get_article(self, article_id: str) -> Optional[Article]:
-        """One article by id (irrelevant ones included), or None."""
-
-    @abstractmethod
     def iter_pages(self) -> Iterator[RawPage]:
         """Every stored raw page, for reprocessing."""
+
+    @abstractmethod
+    def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
+        """ETag and Last-Modified of each feed or sitemap as last fully crawled."""
+
+    @abstractmethod
+    def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
+        """Remember feed and sitemap validators for the next conditional request."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class ReadSide(ABC):
+    """The read models the CLI, the digest and the dashboard use."""
+
+    @abstractmethod
+    def get_article(self, article_id: str) -> Optional[Article]:
+        """One article by id (irrelevant ones included), or None."""
 
     @abstractmethod
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
@@ -63,7 +81,7 @@ class Store(ABC):
         """How many articles match the filters."""
 
     @abstractmethod
-    def facets(self, filters: Filters, size: int = 50) -> dict[str, list[dict]]:
+    def facets(self, filters: Filters, size: int = FACET_SIZE) -> dict[str, list[dict]]:
         """Counts by language, source, entity (with type, name, name_hi) and figure kind: [{value, count, …}]."""
 
     @abstractmethod
@@ -91,19 +109,12 @@ class Store(ABC):
         """Entities first mentioned at or after filters.first_seen_since: entity (no mentions), first_seen, articles."""
 
     @abstractmethod
-    def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
-        """ETag and Last-Modified of each feed or sitemap as last fully crawled."""
-
-    @abstractmethod
-    def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
-        """Remember feed and sitemap validators for the next conditional request."""
-
-    @abstractmethod
     def counts(self) -> dict[str, int]:
         """How many pages, articles, relevant articles and facts are stored."""
 
-    def close(self) -> None:
-        """Release connections."""
+
+class Store(CrawlSide, ReadSide):
+    """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
 
 
 def open_store(url: str) -> Store:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
+from nlp.lexicon import entity_entries
 
-DATA = Path(__file__).parent / "data" / "entities.yaml"
 _CONSONANT = "\u0915-\u0939\u0958-\u095f"
 _DEV_LETTER = "\u0900-\u097f"
 
@@ -41,10 +39,10 @@ def _alias_pattern(alias: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=4)
-def load_aliases(path: str = str(DATA)) -> tuple[dict[str, Known], re.Pattern, re.Pattern, dict[str, str]]:
-    """Compile the alias file: (entities by id, case-sensitive regex, case-insensitive regex, alias→id)."""
-    entries = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+@lru_cache(maxsize=1)
+def load_aliases() -> tuple[dict[str, Known], re.Pattern, re.Pattern, dict[str, str]]:
+    """Compile the alias data: (entities by id, case-sensitive regex, case-insensitive regex, alias→id)."""
+    entries = entity_entries()
     known, exact, folded, lookup = {}, [], [], {}
     for entry in entries:
         known[entry["id"]] = Known(entry["id"], entry["type"], entry["name"], entry["name_hi"])

@@ -7,6 +7,9 @@ from functools import lru_cache
 
 from nlp.normalize import normalise
 
+TITLE_WEIGHT = 0.5  # a group named in the headline counts this much towards its score of 1
+HIT_WEIGHT = 0.2  # each match in the body adds this much
+
 
 @lru_cache(maxsize=256)
 def _term_pattern(term: str) -> re.Pattern:
@@ -26,5 +29,5 @@ def score_relevance(title: str, text: str, groups: list[list[str]]) -> tuple[boo
         hits = sum(len(_term_pattern(t).findall(text_n)) for t in group)
         if not in_title and not hits:
             matched_all = False
-        total += min(1.0, (0.5 if in_title else 0.0) + 0.2 * hits)
+        total += min(1.0, (TITLE_WEIGHT if in_title else 0.0) + HIT_WEIGHT * hits)
     return matched_all, round(total / len(groups), 3)

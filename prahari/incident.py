@@ -40,6 +40,7 @@ class Incident:
     sources: list[Source]
     end: Optional[date] = None
     path: Optional[Path] = None
+    sample: bool = False  # the loopback sample site: crawled by `demo` and the tests, never by a plain `update`
 
 
 def _fail(path: Path, key: str, problem: str) -> IncidentFileError:
@@ -125,14 +126,19 @@ def load_incident(path: Path) -> Incident:
         relevance_groups=[[str(term) for term in group] for group in groups],
         sources=[_parse_source(path, i, s) for i, s in enumerate(sources)],
         path=path,
+        sample=raw.get("sample") is True,
     )
 
 
+def is_incident_path(ref: str) -> bool:
+    """A reference is a file when it ends in .yaml/.yml or contains a slash; otherwise a bundled id."""
+    return ref.endswith((".yaml", ".yml")) or "/" in ref
+
+
 def find_incident(ref: str) -> Incident:
-    """Load an incident by bundled id (aiims-2022) or by path to a YAML file."""
-    candidate = Path(ref)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return load_incident(candidate)
+    """Load an incident by bundled id (aiims-2022) or by path to a YAML file (relative to the current folder)."""
+    if is_incident_path(ref):
+        return load_incident(Path(ref).absolute())
     bundled = INCIDENTS_DIR / f"{ref}.yaml"
     if not bundled.exists():
         known = ", ".join(sorted(p.stem for p in INCIDENTS_DIR.glob("*.yaml")))
@@ -141,8 +147,13 @@ def find_incident(ref: str) -> Incident:
 
 
 def all_incidents() -> list[Incident]:
-    """Every bundled incident file."""
+    """Every bundled incident file (the loopback sample included)."""
     return [load_incident(p) for p in sorted(INCIDENTS_DIR.glob("*.yaml"))]
+
+
+def default_incidents() -> list[Incident]:
+    """What `update` crawls when no --incident is given: the bundled incidents with real sources."""
+    return [incident for incident in all_incidents() if not incident.sample]
 
 
 def _script(term: str) -> str:

@@ -53,7 +53,7 @@ class Entity:
 class Figure:
     """A number with its meaning: kind, value (or low/high), unit, qualifier and location."""
 
-    kind: str  # money | count | data | duration | percent | ordinal
+    kind: str  # money | count | data | duration | percent
     value: Optional[float]
     unit: Optional[str]
     text: str
@@ -99,19 +99,6 @@ class Fact:
 
 
 @dataclass
-class Claim:
-    """A figure several facts report, with the values they give and whether they agree."""
-
-    id: str
-    values: list[Any] = field(default_factory=list)
-    status: str = "single"  # single | corroborated | contradicted
-    facts: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    first_seen: Optional[str] = None
-
-
-@dataclass
 class RawPage:
     """A fetched page as the crawler saw it, kept so extraction can be rebuilt offline."""
 
@@ -120,7 +107,6 @@ class RawPage:
     fetched_at: str
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    encoding: Optional[str] = None
     hint_published: Optional[str] = None  # date from the feed or sitemap entry
     hint_title: Optional[str] = None
     incident: Optional[str] = None

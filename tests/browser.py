@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from prahari.cli import dashboard_command
+from prahari.app.launch import dashboard_command
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # Without the background-networking flags, Chromium keeps dialling Google's hosts, which this machine refuses.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from prahari.cli import main
-from prahari.sample.site import SampleSite
+from prahari.app.cli import main
+from prahari.app.sample.site import SampleSite
 
 
 @pytest.fixture(scope="session")

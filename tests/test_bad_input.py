@@ -12,8 +12,8 @@ import time
 import pytest
 import yaml
 
-from prahari.cli import main
-from prahari.sample.site import SampleSite, load_articles
+from prahari.app.cli import main
+from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import export_records, write_incident
 
 GOOD = "<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{p}</p></article></body></html>"
@@ -110,7 +110,7 @@ def test_killed_update_resumes_with_nothing_lost_or_duplicated(tmp_path, capsys)
     with SampleSite(article_delay=0.15) as site:
         incident = write_incident(site, tmp_path)
         store = f"sqlite:///{tmp_path}/killed.db"
-        proc = subprocess.Popen([sys.executable, "-m", "prahari.cli", "update", "--incident", str(incident),
+        proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                  "--store", store], start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         db_path = tmp_path / "killed.db"

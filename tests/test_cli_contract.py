@@ -10,7 +10,7 @@ import re
 import openpyxl
 import pytest
 
-from prahari.cli import build_parser, main
+from prahari.app.cli import build_parser, main
 from prahari.model import FACT_EXPORT_FIELDS, Article
 from tests.conftest import export_records
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prahari.cli import main
-from prahari.sample.site import SampleSite, load_articles
+from prahari.app.cli import main
+from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import export_records, write_incident
 
 

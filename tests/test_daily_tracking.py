@@ -10,9 +10,9 @@ import time
 import feedparser
 import yaml
 
-from prahari.cli import main
-from prahari.lock import lock_path
-from prahari.sample.site import SampleSite, load_articles
+from prahari.app.cli import main
+from prahari.app.lock import lock_path
+from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import export_records, write_incident
 
 
@@ -99,7 +99,7 @@ def test_a_second_update_on_the_same_store_refuses_to_start(tmp_path, capsys):
     with SampleSite(article_delay=0.3) as site:
         incident = write_incident(site, tmp_path)
         store = f"sqlite:///{tmp_path}/locked.db"
-        first = subprocess.Popen([sys.executable, "-m", "prahari.cli", "update", "--incident", str(incident),
+        first = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                   "--store", store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             lock = lock_path(store)

@@ -16,7 +16,7 @@ from dashboard.render import item_html
 from dashboard.view import View, filters_key
 from index.query import Filters
 from index.store import open_store
-from prahari.cli import main
+from prahari.app.cli import main
 from prahari.model import Article
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")

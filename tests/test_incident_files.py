@@ -2,7 +2,7 @@
 
 import pytest
 
-from prahari.cli import main
+from prahari.app.cli import main
 from prahari.incident import all_incidents, find_incident
 
 VALID = """id: t

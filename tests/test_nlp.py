@@ -11,7 +11,7 @@ from nlp.figures import find_figures
 from nlp.pipeline import annotate_article
 from nlp.sentences import split_sentences
 from prahari.model import Article
-from prahari.sample.site import load_articles
+from prahari.app.sample.site import load_articles
 
 # F1 reached when these tests were written; a drop below fails the suite.
 F1_FLOOR = {"entities": 0.98, "figures": 0.97, "dates": 0.98}

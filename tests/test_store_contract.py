@@ -16,9 +16,9 @@ import pytest
 
 from index.query import Filters, build_search
 from index.store import open_store
-from prahari.cli import main
+from prahari.app.cli import main
 from prahari.model import Article, Fact
-from prahari.sample.site import SampleSite, load_articles
+from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import write_incident
 
 BACKENDS = ["sqlite", "elasticsearch"]
@@ -231,7 +231,7 @@ def test_elasticsearch_going_away_mid_update_then_rerun_completes(tmp_path, caps
         url = f"{node}/t{uuid.uuid4().hex[:10]}"
         with SampleSite(article_delay=0.4) as site:
             incident = write_incident(site, tmp_path)
-            update = subprocess.Popen([sys.executable, "-m", "prahari.cli", "update", "--incident", str(incident),
+            update = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                        "--store", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             deadline = time.monotonic() + 60
             stored = 0

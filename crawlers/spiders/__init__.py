@@ -1,4 +1,4 @@
-"""One spider per discovery method: feed, sitemap, urls, search."""
+"""One spider per discovery method: feed, sitemap, urls, search. Spiders fetch and parse, nothing else."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 
+from crawlers.context import CrawlContext
 from prahari.model import RawPage
 
 
@@ -20,16 +21,21 @@ def is_http(url: str) -> bool:
 class ArticleSpider(scrapy.Spider):
     """Shared parts: build article requests with hints, turn responses into raw pages."""
 
-    def __init__(self, incident: Optional[str] = None, start_urls: Iterable[str] = (),
-                 since: Optional[str] = None, until: Optional[str] = None, **kwargs):
+    def __init__(self, context: CrawlContext, start_urls: Iterable[str] = (), **kwargs):
         super().__init__(**kwargs)
-        self.incident = incident
+        self.context = context  # shared with the middlewares and pipelines of this crawl
         self.start_urls = [u for u in start_urls if is_http(u)]
         # The incident's start and end bound discovery: listed items dated outside are not fetched.
-        self.since = date.fromisoformat(since) if since else None
-        self.until = date.fromisoformat(until) if until else None
-        # ETag / Last-Modified of each listing read in full this run (saved when the run completes).
-        self.fresh_validators: dict[str, tuple[Optional[str], Optional[str]]] = {}
+        self.since: Optional[date] = context.incident.start
+        self.until: Optional[date] = context.incident.end
+
+    async def start(self):
+        """Every start URL is a listing (feed, sitemap, search results), read by parse_listing."""
+        for url in self.start_urls:
+            yield self.listing_request(url, self.parse_listing)
+
+    def parse_listing(self, response):
+        raise NotImplementedError
 
     def listing_request(self, url: str, callback):
         """A request for a feed, sitemap or search-result listing (sent conditionally when known)."""
@@ -40,14 +46,19 @@ class ArticleSpider(scrapy.Spider):
         """True (and counted) when a listing answered 304: nothing new there since the last update."""
         if response.status != 304:
             return False
-        self.crawler.stats.inc_value("prahari/listings_not_modified")
+        self.context.report.listings_not_modified += 1
         return True
+
+    def bad_listing(self, response, problem: str) -> None:
+        """Count a listing that could not be read (not a feed, not a sitemap, …); the crawl goes on."""
+        self.context.report.fail(problem, listing=True)
+        self.logger.warning("%s: %s", response.url, problem)
 
     def remember_validators(self, response) -> None:
         """Keep the listing's validators, for a conditional request next time."""
         etag, modified = response.headers.get(b"ETag"), response.headers.get(b"Last-Modified")
         if etag or modified:
-            self.fresh_validators[response.url] = (etag.decode("latin-1") if etag else None,
+            self.context.fresh_validators[response.url] = (etag.decode("latin-1") if etag else None,
                                                    modified.decode("latin-1") if modified else None)
 
     def in_window(self, published: Optional[str]) -> bool:
@@ -57,7 +68,7 @@ class ArticleSpider(scrapy.Spider):
         inside = day is None or ((not self.since or day >= self.since - grace)
                                  and (not self.until or day <= self.until + grace))
         if not inside:
-            self.crawler.stats.inc_value("prahari/skipped_outside_incident_dates")
+            self.context.report.skipped_outside_dates += 1
         return inside
 
     def article_request(self, url: str, published: Optional[str] = None, title: Optional[str] = None):
@@ -69,27 +80,26 @@ class ArticleSpider(scrapy.Spider):
         """Hand the page over untouched; extraction happens in the pipelines."""
         headers = {k.decode("latin-1"): response.headers.get(k).decode("latin-1", "replace")
                    for k in response.headers.keys() if k.lower() in (b"content-type", b"etag", b"last-modified")}
+        self.context.report.parsed += 1
         yield RawPage(url=response.url, body=response.body, status=response.status, headers=headers,
                       fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       hint_published=response.meta.get("hint_published"),
-                      hint_title=response.meta.get("hint_title"), incident=self.incident)
+                      hint_title=response.meta.get("hint_title"), incident=self.context.incident.id)
 
-    def article_failed(self, failure):
+    def article_failed(self, failure, listing: bool = False):
         """Count a page that could not be fetched; the crawl goes on."""
         if failure.check(IgnoreRequest) and not getattr(failure.value, "response", None):
             return  # skipped on purpose (already stored, robots.txt, --max-pages): counted elsewhere
-        self.crawler.stats.inc_value("prahari/failed_pages")
         reason = type(failure.value).__name__
         response = getattr(failure.value, "response", None)
         if response is not None:
             reason = f"HTTP {response.status}"
-        self.crawler.stats.inc_value(f"prahari/failed/{reason}")
+        self.context.report.fail(reason, listing=listing)
         self.logger.warning("failed %s: %s", failure.request.url, reason)
 
     def listing_failed(self, failure):
         """A feed or sitemap that could not be fetched: count and go on."""
-        self.crawler.stats.inc_value("prahari/failed_listings")
-        self.article_failed(failure)
+        self.article_failed(failure, listing=True)
 
 
 def day_of(stamp: Optional[str]) -> Optional[date]:

@@ -15,20 +15,13 @@ class FeedSpider(ArticleSpider):
 
     name = "feed"
 
-    async def start(self):
-        for url in self.start_urls:
-            yield self.listing_request(url, self.parse_feed)
-
-    def parse_feed(self, response):
+    def parse_listing(self, response):
         if self.not_modified(response):
             return
         parsed = feedparser.parse(response.body, response_headers={"content-type": response.headers.get(
             "Content-Type", b"").decode("latin-1")})
         if not parsed.entries:
-            problem = "empty feed" if parsed.get("version") else "not an RSS or Atom feed"
-            self.crawler.stats.inc_value("prahari/failed_listings")
-            self.crawler.stats.inc_value(f"prahari/failed/{problem}")
-            self.logger.warning("%s: %s", response.url, problem)
+            self.bad_listing(response, "empty feed" if parsed.get("version") else "not an RSS or Atom feed")
             return
         self.remember_validators(response)
         for entry in parsed.entries:

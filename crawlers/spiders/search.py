@@ -64,11 +64,7 @@ class SearchSpider(ArticleSpider):
 
     name = "search"
 
-    async def start(self):
-        for url in self.start_urls:
-            yield self.listing_request(url, self.parse_results)
-
-    def parse_results(self, response):
+    def parse_listing(self, response):
         if self.not_modified(response):
             return
         body = response.body.lstrip()
@@ -77,11 +73,9 @@ class SearchSpider(ArticleSpider):
         else:
             results = self._rss(response)
         if results is None:
-            self.crawler.stats.inc_value("prahari/failed_listings")
-            self.crawler.stats.inc_value("prahari/failed/not a search result listing")
-            self.logger.warning("%s: not a search result listing", response.url)
+            self.bad_listing(response, "not a search result listing")
             return
-        self.crawler.stats.inc_value("prahari/search_results", len(results))
+        self.context.report.search_results += len(results)
         for url, published, title in results:
             if is_http(url) and self.in_window(published):
                 yield self.article_request(url, published, title)

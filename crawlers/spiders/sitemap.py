@@ -28,11 +28,7 @@ class SitemapSpider(ArticleSpider):
 
     name = "sitemap"
 
-    async def start(self):
-        for url in self.start_urls:
-            yield self.listing_request(url, self.parse_sitemap)
-
-    def parse_sitemap(self, response):
+    def parse_listing(self, response):
         if self.not_modified(response):
             return
         body = response.body
@@ -40,9 +36,7 @@ class SitemapSpider(ArticleSpider):
             body = gzip.decompress(body)
         root = etree.fromstring(body, _PARSER) if body.strip() else None
         if root is None or etree.QName(root).localname not in ("urlset", "sitemapindex"):
-            self.crawler.stats.inc_value("prahari/failed_listings")
-            self.crawler.stats.inc_value("prahari/failed/not a sitemap")
-            self.logger.warning("%s: not a sitemap", response.url)
+            self.bad_listing(response, "not a sitemap")
             return
         if etree.QName(root).localname == "sitemapindex":
             # An index is always read in full (its children are what change); archives outside the
@@ -51,7 +45,7 @@ class SitemapSpider(ArticleSpider):
                 loc = _text(child, "loc")
                 url = response.urljoin(loc) if loc else None
                 if url and is_http(url) and self.child_in_window(url, _text(child, "lastmod")):
-                    yield self.listing_request(url, self.parse_sitemap)
+                    yield self.listing_request(url, self.parse_listing)
             return
         self.remember_validators(response)
         for entry in root.xpath("//*[local-name()='url']"):
@@ -67,13 +61,13 @@ class SitemapSpider(ArticleSpider):
         """Whether a child sitemap can hold articles from the incident's dates."""
         modified = day_of(lastmod)
         if modified and self.since and modified < self.since:
-            self.crawler.stats.inc_value("prahari/skipped_sitemaps_outside_incident_dates")
+            self.context.report.skipped_outside_dates += 1
             return False
         month = _MONTH_IN_URL.search(urlsplit(url).path)
         if month:
             first = date(int(month.group(1)), int(month.group(2)), 1)
             last = date(first.year + first.month // 12, first.month % 12 + 1, 1)
             if (self.since and last <= self.since) or (self.until and first > self.until):
-                self.crawler.stats.inc_value("prahari/skipped_sitemaps_outside_incident_dates")
+                self.context.report.skipped_outside_dates += 1
                 return False
         return True

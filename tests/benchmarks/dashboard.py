@@ -10,9 +10,9 @@ from pathlib import Path
 
 from index.store import open_store
 from prahari.model import Article
-from prahari.process import annotate, apply_relevance, build_article
+from prahari.app.ingest import annotate, apply_relevance, build_article
 from prahari.incident import find_incident
-from prahari.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
+from prahari.app.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
 from prahari.model import RawPage
 from tests.browser import browser_page, dashboard_server
 

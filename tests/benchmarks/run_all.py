@@ -14,7 +14,7 @@ import trafilatura
 from crawlers.runner import run_crawl
 from tests.benchmarks.dashboard import bench_dashboard
 from prahari.incident import load_incident
-from prahari.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
+from prahari.app.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
 
 PAGES = 2000
 

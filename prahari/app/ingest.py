@@ -1,9 +1,13 @@
-"""One page through the stages: extraction, relevance, NLP, and story assignment (dedup)."""
+"""The page → article → stored story service: extraction, relevance, NLP, story assignment, batched writes.
+
+The Scrapy pipelines call its stages one by one (extraction and NLP in worker processes); `reprocess`
+runs them all over the stored pages.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -12,8 +16,24 @@ from index.store import Store
 from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
 from nlp.extract import extract_page
 from nlp.relevance import score_relevance
-from prahari.incident import Incident
+from prahari.errors import PrahariError
+from prahari.incident import Incident, find_incident
 from prahari.model import Article, RawPage, article_id_for
+
+ARTICLE_BATCH = 50  # articles per store transaction in a crawl or reprocess
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items (every loop that writes in batches uses this)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def build_article(page: RawPage) -> Article:
@@ -112,3 +132,51 @@ class StoryAssigner:
         finally:
             self.flushed()
 
+
+
+def incidents_for_reprocess(store: Store, refs: list[str]) -> dict[str, Incident]:
+    """The incident of every stored page, by id: bundled ones, plus the files given with --incident.
+
+    Relevance depends on the incident's keyword groups; an incident that cannot be found is an error,
+    never "no groups, so everything is relevant".
+    """
+    given = {incident.id: incident for incident in (find_incident(ref) for ref in refs)}
+    needed = [row["value"] for row in store.filter_options().get("incident", [])]
+    found, missing = {}, []
+    for incident_id in needed:
+        if incident_id in given:
+            found[incident_id] = given[incident_id]
+            continue
+        try:
+            found[incident_id] = find_incident(incident_id)
+        except PrahariError:
+            missing.append(incident_id)
+    if missing:
+        raise PrahariError(f"stored pages belong to incident(s) {', '.join(missing)} that are not bundled; "
+                           "pass each incident file with --incident PATH")
+    return found
+
+
+def reprocess(store: Store, incidents: dict[str, Incident], say: Callable[[str], None]) -> tuple[int, int]:
+    """Rebuild every article from its stored raw page; return (articles rebuilt, pages without an article)."""
+    from nlp.extract import ExtractionError
+
+    assigner = StoryAssigner(store)
+    done = dropped = 0
+
+    def rebuilt() -> Iterator[Article]:
+        nonlocal dropped
+        for page in store.iter_pages():
+            try:
+                article = build_article(page)
+            except ExtractionError:
+                dropped += 1
+                continue
+            apply_relevance(article, incidents.get(page.incident or ""))
+            yield annotate(article)
+
+    for batch in batched(rebuilt(), ARTICLE_BATCH):
+        assigner.save_batch([], batch)
+        done += len(batch)
+        say(f"  … {done} articles reprocessed")
+    return done, dropped

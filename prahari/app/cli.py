@@ -1,25 +1,22 @@
-"""The prahari command line: parse arguments and dispatch to the stages."""
+"""The prahari command line: parse arguments and dispatch to the services in prahari.app."""
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
-import tempfile
-import time
-from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Iterator, Optional
+from typing import Optional
 
-from index.query import Filters, build_search
+from index.query import Filters, Scope, build_search
 from index.store import Store, open_store
 from prahari import __version__
-from prahari.config import store_url
-from prahari.errors import PrahariError, StoreError
-from prahari.incident import all_incidents, find_incident
-from prahari.model import FACT_EXPORT_FIELDS, Article, RawPage, fact_to_record
+from prahari.app.files import atomic_output
+from prahari.config import absolute_store, store_url
+from prahari.errors import PrahariError
+from prahari.model import Article, RawPage, fact_to_record
 
 EXIT_USAGE = 2
 
@@ -43,8 +40,8 @@ def _positive(value: str) -> int:
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="URL",
-                        help="sqlite:///relative.db, sqlite:////absolute.db or http://host:9200 "
-                             "(default: $PRAHARI_STORE or sqlite:///data/prahari.db)")
+                        help="sqlite:///relative.db (relative to this folder), sqlite:////absolute.db or "
+                             "http://host:9200 (default: $PRAHARI_STORE, else one per-user file: see prahari info)")
 
 
 def _add_filters(parser: argparse.ArgumentParser, irrelevant: bool = False) -> None:
@@ -62,8 +59,7 @@ def _add_filters(parser: argparse.ArgumentParser, irrelevant: bool = False) -> N
 
 
 def _filters(args: argparse.Namespace) -> Filters:
-    return Filters(incident=args.incident, since=args.since, until=args.until, lang=args.lang,
-                   entity=args.entity, source=args.source,
+    return Filters(**{f.name: getattr(args, f.name) for f in fields(Scope)},
                    include_irrelevant=getattr(args, "include_irrelevant", False))
 
 
@@ -75,84 +71,15 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_update(url: str, incident_refs: list[str], max_pages: int = 0,
-               overrides: Optional[dict] = None) -> list[dict]:
-    """Crawl each incident into the store, printing progress, a summary line and what is new."""
-    from prahari.lock import update_lock
-
-    incidents = [find_incident(ref) for ref in incident_refs] if incident_refs else all_incidents()
-    open_store(url).close()  # fail early, with a clear message, if the store cannot be opened
-    with update_lock(url):
-        return [_update_one(url, incident, max_pages, overrides) for incident in incidents]
-
-
-def _update_one(url: str, incident, max_pages: int, overrides: Optional[dict]) -> dict:
-    from crawlers.runner import run_crawl
-
-    run_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
-    started = time.monotonic()
-    try:
-        stats = run_crawl(url, incident, max_pages, overrides)
-    except StoreError as exc:
-        raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
-    dropped = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/dropped/")}
-    failed = {k.split("/", 2)[2]: v for k, v in stats.items() if k.startswith("prahari/failed/")}
-    summary = {"incident": incident.id, "fetched": stats.get("prahari/fetched", 0),
-               "stored": stats.get("prahari/stored", 0), "relevant": stats.get("prahari/relevant", 0),
-               "facts": stats.get("prahari/facts", 0), "dropped": dropped, "failed": failed,
-               "skipped_already_stored": stats.get("prahari/skipped_already_stored", 0),
-               "requests": stats.get("downloader/request_count", 0),
-               "seconds": round(time.monotonic() - started, 1)}
-    for reason, count in sorted(dropped.items()):
-        _say(f"  dropped {count}: {reason}")
-    for reason, count in sorted(failed.items()):
-        _say(f"  failed {count}: {reason}")
-    print(f"update {incident.id}: {summary['fetched']} pages fetched, {summary['stored']} stored "
-          f"({summary['relevant']} relevant, {summary['facts']} facts), {sum(dropped.values())} dropped, "
-          f"{stats.get('prahari/failed_pages', 0) + stats.get('prahari/failed_listings', 0)} failed, "
-          f"{summary['skipped_already_stored']} already stored, in {summary['seconds']}s", flush=True)
-    try:
-        summary.update(_whats_new(url, incident.id, run_started))
-    except StoreError as exc:
-        raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
-    return summary
-
-
-@contextmanager
-def _atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
-    """A file written beside the target, then renamed: a crash never leaves half a file under the real name."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with open(partial, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as out:
-            yield out
-        partial.replace(path)
-    except OSError as exc:
-        raise PrahariError(f"{path}: cannot write: {exc.strerror}") from None
-
-
-def _whats_new(url: str, incident_id: str, since: str) -> dict:
-    """Print and return the relevant articles, facts and entities this run saw for the first time."""
-    store = open_store(url)
-    try:
-        scope = Filters(incident=incident_id, first_seen_since=since)
-        articles = list(store.iter_articles(scope))
-        facts = sum(1 for _ in store.iter_facts(scope))
-        entities = store.entity_first_seen(scope)
-    finally:
-        store.close()
-    names = ", ".join(e["entity"].name for e in entities[:8]) + (" …" if len(entities) > 8 else "")
-    print(f"new in {incident_id}: {len(articles)} articles, {facts} facts, {len(entities)} entities"
-          + (f" ({names})" if entities else ""), flush=True)
-    for article in articles[:10]:
-        print(f"  + {(article.published or '')[:10]} {article.language} {article.source}: {article.title}", flush=True)
-    if len(articles) > 10:
-        print(f"  … and {len(articles) - 10} more (prahari digest --since {since[:10]})", flush=True)
-    return {"new_articles": len(articles), "new_facts": facts, "new_entities": len(entities)}
+def _crawl_overrides(args: argparse.Namespace, **extra) -> dict:
+    """Scrapy settings the command line changes: -v turns the Scrapy log on."""
+    return {**({"LOG_LEVEL": "INFO"} if args.verbose else {}), **extra}
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    overrides = {"PRAHARI_REFRESH": True} if args.refresh else None
+    from prahari.app.update import run_update
+
+    overrides = _crawl_overrides(args, **({"PRAHARI_REFRESH": True} if args.refresh else {}))
     run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages, overrides)
     return 0
 
@@ -166,7 +93,7 @@ def _since_instant(args: argparse.Namespace) -> str:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from prahari.digest import build_digest, render_atom, render_html, render_markdown
+    from prahari.app.digest import build_digest, render_atom, render_html, render_markdown
 
     store = _open(args)
     try:
@@ -178,7 +105,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     else:
         text = render_html(digest) if args.format == "html" else render_markdown(digest)
     if args.out:
-        with _atomic_output(Path(args.out)) as out:
+        with atomic_output(Path(args.out)) as out:
             out.write(text)
         _say(f"digest: {sum(len(s) for s in digest['stories'])} new articles, {len(digest['facts'])} facts "
              f"→ {args.out}")
@@ -195,51 +122,25 @@ def _instant(value: str) -> datetime:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from nlp.extract import ExtractionError
-    from prahari.process import StoryAssigner, annotate, apply_relevance, build_article
+    from prahari.app.ingest import incidents_for_reprocess, reprocess
 
     store = _open(args)
-    incidents: dict[str, object] = {}
-    done = dropped = 0
-    assigner = StoryAssigner(store)
-    batch: list[tuple[RawPage, Article]] = []
-
-    def flush() -> None:
-        assigner.save_batch([], [a for _p, a in batch])
-        batch.clear()
-
-    for page in store.iter_pages():
-        try:
-            article = build_article(page)
-        except ExtractionError:
-            dropped += 1
-            continue
-        if page.incident and page.incident not in incidents:
-            try:
-                incidents[page.incident] = find_incident(page.incident)
-            except PrahariError:
-                incidents[page.incident] = None
-        apply_relevance(article, incidents.get(page.incident))
-        annotate(article)
-        batch.append((page, article))
-        done += 1
-        if len(batch) >= 50:
-            flush()
-            _say(f"  … {done} articles reprocessed")
-    if batch:
-        flush()
-    store.close()
+    try:
+        incidents = incidents_for_reprocess(store, args.incident)
+        done, dropped = reprocess(store, incidents, _say)
+    finally:
+        store.close()
     print(f"reprocess: {done} articles rebuilt from stored pages, {dropped} pages without an article")
     return 0
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from nlp.extract import ExtractionError
-    from prahari.process import annotate, build_article
+    from nlp.extract import ExtractionError, parse_datetime
+    from prahari.app.ingest import annotate, build_article
 
     target = args.target
     if target.startswith(("http://", "https://")):
-        article = _fetch_one(target)
+        article = _fetch_one(target, args)
     else:
         path = Path(target)
         try:
@@ -253,7 +154,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except ExtractionError as exc:
             raise PrahariError(f"{target}: {exc}") from None
     if args.published:
-        from nlp.extract import parse_datetime
         article.published = parse_datetime(args.published) or article.published
     annotate(article)
     record = article.to_record()
@@ -266,21 +166,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch_one(url: str) -> Article:
+def _fetch_one(url: str, args: argparse.Namespace) -> Article:
     """Fetch one URL through the Scrapy downloader into a scratch store, and read the article back."""
+    import tempfile
+
+    from crawlers.runner import run_crawl
     from prahari.incident import Incident, Source
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch_url = f"sqlite:///{scratch}/extract.db"
         incident = Incident(id="extract", title="one page", start=date.today(), relevance_groups=[],
-                            sources=[Source(type="urls", urls=[url])], path=None)
-        from crawlers.runner import run_crawl
-        stats = run_crawl(scratch_url, incident, overrides={"ROBOTSTXT_OBEY": False})
+                            sources=[Source(type="urls", urls=[url])])
+        report = run_crawl(scratch_url, incident, overrides=_crawl_overrides(
+            args, ROBOTSTXT_OBEY=False, PRAHARI_PROGRESS=False, PRAHARI_WORKERS=0))
         store = open_store(scratch_url)
-        articles = list(store.iter_articles(Filters(include_irrelevant=True)))
-        store.close()
+        try:
+            articles = list(store.iter_articles(Filters(include_irrelevant=True)))
+        finally:
+            store.close()
     if not articles:
-        reasons = [k.split("/", 2)[2] for k in stats if k.startswith(("prahari/failed/", "prahari/dropped/"))]
+        reasons = sorted({*report.failed, *report.dropped})
         raise PrahariError(f"{url}: no article extracted ({', '.join(reasons) or 'nothing fetched'})")
     return articles[0]
 
@@ -293,8 +198,10 @@ def _article_row(article: Article) -> str:
 def cmd_search(args: argparse.Namespace) -> int:
     query = build_search(args.query)
     store = _open(args)
-    results = store.search(query, _filters(args), limit=args.limit)
-    store.close()
+    try:
+        results = store.search(query, _filters(args), limit=args.limit)
+    finally:
+        store.close()
     if args.format == "json":
         print(json.dumps([a.to_record() for a in results], ensure_ascii=False, indent=2))
     else:
@@ -305,66 +212,54 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
+    from prahari.app.timeline import timeline_html, timeline_json, timeline_table
+
     store = _open(args)
-    filters = _filters(args)
-    buckets = store.timeline(filters)
-    articles = list(store.iter_articles(filters))
-    store.close()
+    try:
+        filters = _filters(args)
+        buckets = store.timeline(filters)
+        articles = list(store.iter_articles(filters))
+    finally:
+        store.close()
     if args.format == "json":
-        print(json.dumps({"buckets": buckets, "articles": [
-            {"id": a.id, "day": (a.published or "")[:10] or None, "published": a.published, "language": a.language,
-             "source": a.source, "title": a.title, "url": a.url, "story_id": a.story_id} for a in articles]},
-            ensure_ascii=False, indent=2))
-        return 0
-    by_day: dict[str, list[Article]] = {}
-    for article in articles:
-        by_day.setdefault((article.published or "undated")[:10], []).append(article)
-    if args.format == "html":
-        e = html.escape
-        rows = "".join(f"<h2>{e(day)}</h2><ul>" + "".join(
-            f"<li>{e(a.language)} · {e(a.source)} · <a href=\"{e(a.url)}\">{e(a.title)}</a></li>" for a in items)
-            + "</ul>" for day, items in by_day.items())
-        print(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Prahari timeline</title></head><body>{rows}</body></html>")
-        return 0
-    for day, items in by_day.items():
-        hi = sum(1 for a in items if a.language == "hi")
-        print(f"{day}  {len(items)} reports ({hi} hi, {len(items) - hi} en)")
-        for article in items:
-            copy = " [copy]" if article.duplicate_of else ""
-            print(f"    {(article.published or '')[11:16]:5}  {article.language}  {article.source:22.22}  {article.title}{copy}")
+        print(timeline_json(buckets, articles))
+    elif args.format == "html":
+        print(timeline_html(articles))
+    elif articles:
+        print(timeline_table(articles))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from index.export import write_records
+    from index.export import records_for, write_records
 
-    if args.what == "claims":
-        raise PrahariError("export --what claims: claims are not built yet in this version; use articles or facts")
     if args.format == "xlsx" and not args.out:
         raise PrahariError("export --format xlsx needs --out FILE (a spreadsheet cannot go to the terminal)")
     store = _open(args)
-    filters = _filters(args)
-    if args.what == "articles":
-        records = (a.to_record() for a in store.iter_articles(filters))
-        fields = Article.EXPORT_FIELDS
-    else:
-        records = (fact_to_record(f) for f in store.iter_facts(filters))
-        fields = FACT_EXPORT_FIELDS
-    if args.out:
-        with _atomic_output(Path(args.out), binary=args.format == "xlsx") as out:
-            count = write_records(records, args.format, out, fields)
-        _say(f"exported {count} {args.what} to {args.out}")
-    else:
-        count = write_records(records, args.format, sys.stdout, fields)
-        _say(f"exported {count} {args.what}")
-    store.close()
+    try:
+        records, fields = records_for(store, args.what, _filters(args))
+        if args.out:
+            with atomic_output(Path(args.out), binary=args.format == "xlsx") as out:
+                count = write_records(records, args.format, out, fields)
+            _say(f"exported {count} {args.what} to {args.out}")
+        else:
+            count = write_records(records, args.format, sys.stdout, fields)
+            _say(f"exported {count} {args.what}")
+    finally:
+        store.close()
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from prahari.sample.site import DEFAULT_BASE_PORT, SampleSite
+    import tempfile
+
+    from prahari.app.launch import port_in_use, run_dashboard
+    from prahari.app.sample.site import DEFAULT_BASE_PORT, SampleSite
+    from prahari.app.update import run_update
 
     url = store_url(args.store)
+    if not args.no_dashboard and port_in_use(args.port):  # say so before a crawl, not after it
+        raise PrahariError(f"port {args.port} on 127.0.0.1 is already in use; pick another with --port")
     site = SampleSite(base_port=args.site_port or DEFAULT_BASE_PORT)
     try:
         site.start()
@@ -376,7 +271,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             incident_path = Path(scratch) / "aiims-2022-sample.yaml"
             incident_path.write_text(site.incident_yaml(), encoding="utf-8")
             _say(f"demo: serving the sample site on {', '.join(site.base_url(n) for n in site.ports)}")
-            run_update(url, [str(incident_path)])
+            run_update(url, [str(incident_path)], overrides=_crawl_overrides(args))
     finally:
         site.stop()
     print(f"\nThe demo store is {url}. Try:\n"
@@ -385,107 +280,69 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"  prahari export --what articles --format jsonl --store {url}")
     if args.no_dashboard:
         return 0
-    return run_dashboard(url, args.port)
-
-
-def dashboard_command(url: str, port: int) -> tuple[list[str], dict[str, str]]:
-    """The streamlit command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
-    import os
-
-    command = [sys.executable, "-m", "dashboard.serve", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-               "--client.toolbarMode", "viewer"]
-    return command, {**os.environ, "PRAHARI_STORE": url}
-
-
-def run_dashboard(url: str, port: int) -> int:
-    """Serve the dashboard until Ctrl-C."""
-    import subprocess
-
-    open_store(url).close()  # a store that cannot be opened is reported here, in one line
-    command, env = dashboard_command(url, port)
-    print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+    return run_dashboard(url, args.port, args.verbose)
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    from nlp.dedup import band_keys, canonical_url, minhash_signature
+    from prahari.app.reindex import reindex
 
-    source, target = open_store(args.source), open_store(args.target)
+    source_url, target_url = absolute_store(args.source), absolute_store(args.target)
+    source = open_store(source_url)
     try:
-        done_urls = target.known_urls()
-        pages = copied_pages = 0
-        batch: list[RawPage] = []
-        for page in source.iter_pages():
-            pages += 1
-            if canonical_url(page.url) in done_urls:
-                continue  # copied by an earlier, interrupted run
-            batch.append(page)
-            if len(batch) >= 200:
-                target.save(batch, [])
-                copied_pages += len(batch)
-                batch = []
-                _say(f"  … {copied_pages} pages copied")
-        if batch:
-            target.save(batch, [])
-            copied_pages += len(batch)
-        articles = 0
-        everything = Filters(include_irrelevant=True)
-        chunk: list[Article] = []
-
-        def flush() -> None:
-            facts = source.facts_for([a.id for a in chunk])
-            for article in chunk:
-                article.facts = facts.get(article.id, [])
-            signatures = {}
-            for article in chunk:
-                signature = minhash_signature(article.text)
-                signatures[article.id] = (signature.tobytes(), band_keys(signature))
-            target.save([], chunk, signatures)  # same ids: a rerun overwrites, never duplicates
-            chunk.clear()
-
-        for article in source.iter_articles(everything):
-            chunk.append(article)
-            articles += 1
-            if len(chunk) >= 500:
-                flush()
-                _say(f"  … {articles} articles copied")
-        if chunk:
-            flush()
-        target.save_listing_validators(source.listing_validators())
+        target = open_store(target_url)
+        try:
+            copied, pages, articles = reindex(source, target, _say)
+        finally:
+            target.close()
     finally:
         source.close()
-        target.close()
-    print(f"reindex: {copied_pages} of {pages} pages and {articles} articles copied from {args.source} to {args.target}")
+    print(f"reindex: {copied} of {pages} pages and {articles} articles copied from {args.source} to {args.target}")
     return 0
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    return run_dashboard(store_url(args.store), args.port)
+    from prahari.app.launch import run_dashboard
+
+    return run_dashboard(store_url(args.store), args.port, args.verbose)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    url = store_url(args.store)
+    store = open_store(url)
+    try:
+        counts = store.counts()
+    finally:
+        store.close()
+    print(f"prahari {__version__}\nstore: {url}")
+    for name, count in counts.items():
+        print(f"  {name}: {count}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="prahari", description="Prahari (प्रहरी): follow one incident through Hindi and English news.")
-    parser.add_argument("--version", action="version", version=f"prahari {__version__}")
+    parser.add_argument("--version", action="version", version=f"prahari {__version__} (prahari info shows the store)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("update", help="crawl an incident's sources into the store (incremental)",
                        description="Crawl every source of an incident (feeds, sitemaps, URL lists), extract, score "
                                    "and store new articles. Pages already stored are never fetched again.")
-    p.add_argument("--incident", metavar="ID|PATH", help="bundled incident id or path to a YAML file "
-                                                         "(default: every bundled incident)")
+    p.add_argument("--incident", metavar="ID|PATH",
+                   help="bundled incident id (aiims-2022) or a YAML file (a name ending in .yaml/.yml or "
+                        "containing /); default: every bundled incident with real sources")
     p.add_argument("--max-pages", type=_positive, default=0, metavar="N", help="fetch at most N article pages")
     p.add_argument("--refresh", action="store_true",
                    help="fetch article pages already stored, and feeds that answer 'not modified', again")
     _add_store(p)
     p.set_defaults(func=cmd_update)
 
-    p = sub.add_parser("reprocess", help="rebuild every extraction from stored raw pages (offline)")
+    p = sub.add_parser("reprocess", help="rebuild every extraction from stored raw pages (offline)",
+                       description="Re-extract every stored page with the current extraction and NLP, and score it "
+                                   "against its incident again. Pages of an incident file that is not bundled "
+                                   "need that file with --incident.")
+    p.add_argument("--incident", action="append", default=[], metavar="PATH",
+                   help="an incident file whose stored pages to rescore (repeat for several)")
     _add_store(p)
     p.set_defaults(func=cmd_reprocess)
 
@@ -552,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site-port", type=_positive, default=0, help="first of three sample-site ports (default 8631)")
     _add_store(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("info", help="the version, the store in use and what it holds")
+    _add_store(p)
+    p.set_defaults(func=cmd_info)
+
+    for command in sub.choices.values():
+        command.add_argument("-v", "--verbose", action="store_true",
+                             help="show the Scrapy and Streamlit logs (off by default)")
     return parser
 
 

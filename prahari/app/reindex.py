@@ -1,0 +1,44 @@
+"""Copy everything, raw pages included, from one store to another (resumable: ids are stable)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from index.query import Filters
+from index.store import Store
+from nlp.dedup import band_keys, canonical_url, minhash_signature
+from prahari.app.ingest import batched
+
+PAGE_BATCH = 200  # raw pages per write while copying
+ARTICLE_BATCH = 500  # articles (with their facts) per write while copying
+
+
+def reindex(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int, int, int]:
+    """Copy pages, articles with facts and signatures, and listing validators; return (copied, pages, articles)."""
+    done_urls = target.known_urls()
+    pages = copied = 0
+
+    def missing_pages():
+        nonlocal pages
+        for page in source.iter_pages():
+            pages += 1
+            if canonical_url(page.url) not in done_urls:  # else copied by an earlier, interrupted run
+                yield page
+
+    for batch in batched(missing_pages(), PAGE_BATCH):
+        target.save(batch, [])
+        copied += len(batch)
+        say(f"  … {copied} pages copied")
+    articles = 0
+    for chunk in batched(source.iter_articles(Filters(include_irrelevant=True)), ARTICLE_BATCH):
+        facts = source.facts_for([a.id for a in chunk])
+        signatures = {}
+        for article in chunk:
+            article.facts = facts.get(article.id, [])
+            signature = minhash_signature(article.text)
+            signatures[article.id] = (signature.tobytes(), band_keys(signature))
+        target.save([], chunk, signatures)  # same ids: a rerun overwrites, never duplicates
+        articles += len(chunk)
+        say(f"  … {articles} articles copied")
+    target.save_listing_validators(source.listing_validators())
+    return copied, pages, articles
