@@ -20,6 +20,10 @@ SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spid
 class CrawlMisconfigured(PrahariError):
     """Pages were fetched but never reached the store: the crawl ran without our pipelines."""
 
+    def __init__(self, message: str, report: CrawlReport):
+        super().__init__(message)
+        self.report = report
+
 
 def crawl_settings(overrides: Optional[dict[str, Any]] = None) -> Settings:
     """Scrapy's defaults plus the crawlers.settings module, never scrapy.cfg or $SCRAPY_SETTINGS_MODULE.
@@ -117,5 +121,5 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
         raise StoreError(report.store_error)
     if report.parsed and not report.store_pipeline_ran:
         raise CrawlMisconfigured(f"{report.parsed} pages were fetched but the store pipeline never ran "
-                                 "(check ITEM_PIPELINES in crawlers.settings); nothing was stored")
+                                 "(check ITEM_PIPELINES in crawlers.settings); nothing was stored", report)
     return report

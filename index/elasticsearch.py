@@ -172,7 +172,8 @@ class ElasticsearchStore(Store):
                 "relevance": article.relevance, "story_id": article.story_id, "duplicate_of": article.duplicate_of,
                 "content_hash": article.content_hash, "bands": bands,
                 "signature": base64.b64encode(signature).decode("ascii"),
-                "record": {"entities": record["entities"], "figures": record["figures"], "dates": record["dates"]}}})
+                "record": {"entities": record["entities"], "figures": record["figures"], "dates": record["dates"],
+                           "extraction": article.extraction}}})
             for entity in article.entities:
                 entities[entity.id] = entity
         # Old facts of these articles go (the distribution has no delete-by-query); new ones come in below.
@@ -279,7 +280,7 @@ class ElasticsearchStore(Store):
                                           "fetched", "first_seen", "author", "text", "relevant", "relevance",
                                           "incident", "story_id", "duplicate_of", "content_hash")},
             "entities": record.get("entities"), "figures": record.get("figures"), "dates": record.get("dates"),
-            "facts": [plain(f) for f in facts or []]})
+            "extraction": record.get("extraction"), "facts": [plain(f) for f in facts or []]})
 
     ARTICLE_SORT = [{"published_key": "asc"}, {"id": "asc"}]
     FACT_SORT = [{"event_key": "asc"}, {"published_key": "asc"}, {"id": "asc"}]

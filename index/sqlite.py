@@ -83,11 +83,15 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE INDEX articles_scan ON articles(relevant, day, language, incident, source, first_seen, id);
     CREATE INDEX facts_cover ON facts(article_id, event_date);
     """),
+    # v6: which extraction path produced each body (reprocess fills it in for older articles).
+    (6, """
+    ALTER TABLE articles ADD COLUMN extraction TEXT;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
-                   "duplicate_of", "content_hash", "entities", "figures", "dates")
+                   "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction")
 
 
 def _fts_quote(token: str) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import copy
 import json
 import re
-from datetime import datetime, timezone, timedelta
+from datetime import datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterator, Optional
 from urllib.parse import urljoin, urlsplit
@@ -16,18 +17,53 @@ import lxml.html
 import trafilatura
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
-from nlp.normalize import nfc, script_language
+from nlp.normalize import DIGITS, nfc, script_language
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 IST = timezone(timedelta(hours=5, minutes=30))
 ARTICLE_TYPES = {"NewsArticle", "Article", "ReportageNewsArticle", "BlogPosting", "AnalysisNewsArticle"}
 TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ")
-# Boxes inside the body that are not the story: related links, "also read", share bars.
-PRUNE_XPATH = [
-    "//*[contains(@class,'related')]", "//*[contains(@class,'also-read')]",
-    "//*[contains(@class,'share')]", "//*[contains(@class,'social')]", "//aside", "//nav", "//footer",
-]
+# Boxes that are not the story: related links, "also read", share bars, paywall and newsletter boxes.
+# A class or id matches when one of its whole tokens is in this list or starts with "<word>-"/"<word>_";
+# "f_share_tools_on" on <body> or "tag-social-media" on <article> never match (and those elements are
+# never pruned anyway).
+BOILERPLATE_WORDS = ("related", "also-read", "read-also", "share", "sharing", "social", "social-share",
+                     "newsletter", "paywall", "subscribe", "subscription", "promo", "advert", "ad-slot",
+                     "comments", "recommended", "trending", "more-stories", "breadcrumb", "breadcrumbs")
+NEVER_PRUNED = {"html", "body", "main", "article"}
+SMALL_BOX = 400  # characters of paragraph text below which a boilerplate box never holds the story
+_BOILERPLATE_TOKEN = re.compile(r"(?<!\S)(?:" + "|".join(re.escape(w) for w in BOILERPLATE_WORDS) + r")(?:[-_]\S*)?(?!\S)",
+                                re.IGNORECASE)
+_CLASS_AND_ID = lxml.etree.XPath("//@class | //@id")
 READ_ALSO = re.compile(r"^\s*(इसे भी पढ़ें|ये भी पढ़ें|यह भी पढ़ें|Also [Rr]ead|ALSO READ|Read [Aa]lso)\s*[:|-]")
+# Lines that are never the story: reprint and copyright notices, print/share prompts, sign-up boxes.
+NOT_STORY_LINE = re.compile(
+    r"^\s*(-\s*)?(Order Reprints|Print Article|Print this article|This copy is for your personal, non-commercial use"
+    r"|Copyright\s*©|©\s*(Copyright\s*)?\d{4}|All rights reserved|Like this story\? Share it"
+    r"|Thanks for signing up|Sign up for|Subscribe to (our|the) newsletter|Already a subscriber"
+    r"|Subscribe now|Click here to subscribe|Reproduction (in whole or in part )?(is )?(prohibited|forbidden))",
+    re.IGNORECASE)
+_EN_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?"
+             r"|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_HI_MONTH = ("(?:जनवरी|फरवरी|फ़रवरी|मार्च|अप्रैल|अप्रेल|मई|जून|जुलाई|अगस्त|सितंबर|सितम्बर|अक्टूबर|अक्तूबर|नवंबर|नवम्बर"
+             "|दिसंबर|दिसम्बर)")
+_CLOCK = r"(?:[,|\s]*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s*IST)?)?"
+_DATELINE = re.compile(
+    rf"(?<!\w)(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_EN_MONTH}|{_HI_MONTH}),?\s+(?:19|20)\d\d{_CLOCK}"
+    rf"|{_EN_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d{_CLOCK}"
+    rf"|(?:19|20)\d\d-\d\d-\d\d(?:[T\s]\d\d:\d\d(?::\d\d)?)?)(?!\w)", re.IGNORECASE)
+_PUBLISHED_LABEL = re.compile(r"(Published|Posted|First published|प्रकाशित|प्रकाशन)", re.IGNORECASE)
+_DATELINE_ELEMENTS = lxml.etree.XPath(
+    "//*[contains(@class,'date') or contains(@class,'time') or contains(@class,'publish') or contains(@class,'updated')"
+    " or contains(@class,'byline') or contains(@class,'dateline') or contains(@class,'posted')"
+    " or contains(@id,'date') or contains(@id,'publish')][not(self::script) and not(self::style)]")
+_VISIBLE_TEXT = lxml.etree.XPath("//body//text()[not(ancestor::script) and not(ancestor::style)]")
+DATELINE_SCAN = 3000  # characters of page text searched for a dateline when no element is named like one
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+HAS_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
+SHORT_BODY = 200  # characters: a precise-pass body this short triggers the fallbacks
+JSONLD_SHARE = 0.8  # …as does one shorter than this share of the page's JSON-LD articleBody
+FALLBACK_GAIN = 1.5  # a fallback body replaces the precise one only when this many times as long
 
 
 class ExtractionError(ValueError):
@@ -56,11 +92,16 @@ def decode_html(body: bytes, content_type: Optional[str] = None) -> str:
 
 
 def parse_datetime(value: Any) -> Optional[str]:
-    """Read a date-time string (ISO, RFC 822 or free text) into ISO-8601 with its offset; IST if none."""
+    """Read a date-time string (ISO, RFC 822 or free text) into ISO-8601 with its offset; IST if none.
+
+    A date without a time ("2022-11-30", "30 नवंबर 2022") becomes noon IST on that day, so the day is the
+    same in IST and in UTC wherever it is shown (midnight IST would be the previous day in UTC).
+    """
     if not value or not isinstance(value, str):
         return None
     text = value.strip()
     parsed: Optional[datetime] = None
+    date_only = bool(DATE_ONLY.match(text))
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -69,13 +110,48 @@ def parse_datetime(value: Any) -> Optional[str]:
         except (TypeError, ValueError, IndexError):
             # dateparser reads IST as Israel time: strip it, Asia/Kolkata is the default anyway.
             cleaned = re.sub(r"\b(IST|Updated:?|Published:?|अपडेटेड:?)\s*", " ", text).strip()
+            date_only = not HAS_TIME.search(cleaned)
             parsed = dateparser.parse(cleaned, languages=["hi", "en"], settings={
                 "TIMEZONE": "Asia/Kolkata", "RETURN_AS_TIMEZONE_AWARE": True, "PREFER_DATES_FROM": "past"})
     if parsed is None:
         return None
+    if date_only:
+        return datetime.combine(parsed.date(), time(12, 0), tzinfo=IST).isoformat()
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=IST)
     return parsed.isoformat()
+
+
+def dateline(tree) -> Optional[str]:
+    """The publication time a page shows in its text ("Updated: Nov 30, 2022, 19:30 IST", "30 नवंबर 2022").
+
+    Looked for in elements named like a dateline or byline, then in the first part of the page text; a
+    date labelled "Published"/"प्रकाशित" wins over one labelled "Updated"/"अपडेटेड", else the first.
+    """
+    texts = [" ".join(el.itertext()) for el in _DATELINE_ELEMENTS(tree)]
+    texts.append(" ".join(_VISIBLE_TEXT(tree))[:DATELINE_SCAN])
+    for text in texts:
+        text = nfc(" ".join(text.split())).translate(DIGITS)
+        found = list(_DATELINE.finditer(text))
+        if not found:
+            continue
+        labelled = [m for m in found if _PUBLISHED_LABEL.search(text[max(0, m.start() - 30):m.start()])]
+        for match in labelled + found:
+            parsed = parse_datetime(match.group(0))
+            if parsed:
+                return parsed
+    return None
+
+
+def htmldate_published(tree) -> Optional[str]:
+    """htmldate's search (URL, headers, text patterns): the last resort, a day only (noon IST)."""
+    from htmldate import find_date
+
+    try:
+        found = find_date(copy.deepcopy(tree), extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
+    except (ValueError, TypeError):
+        return None
+    return parse_datetime(found) if found else None
 
 
 def _json_ld_objects(tree) -> Iterator[dict]:
@@ -107,13 +183,25 @@ def _author_name(value: Any) -> Optional[str]:
     return nfc(value).strip() or None if isinstance(value, str) else None
 
 
-def _meta(tree, *keys: str) -> Optional[str]:
-    for key in keys:
+_META_TAGS = lxml.etree.XPath("//meta[@content]")
+
+
+def meta_tags(tree) -> dict[str, str]:
+    """Every <meta> tag's content by its property, name or itemprop (the first non-empty one wins)."""
+    tags: dict[str, str] = {}
+    for element in _META_TAGS(tree):
+        content = element.get("content", "").strip()
+        if not content:
+            continue
         for attr in ("property", "name", "itemprop"):
-            found = tree.xpath(f"//meta[@{attr}=$k]/@content", k=key)
-            if found and found[0].strip():
-                return found[0].strip()
-    return None
+            key = element.get(attr)
+            if key and key not in tags:
+                tags[key] = content
+    return tags
+
+
+def _meta(tags: dict[str, str], *keys: str) -> Optional[str]:
+    return next((tags[key] for key in keys if key in tags), None)
 
 
 def strip_site_suffix(title: str, site_name: Optional[str]) -> str:
@@ -134,33 +222,114 @@ def strip_site_suffix(title: str, site_name: Optional[str]) -> str:
 def read_metadata(tree, hint_published: Optional[str] = None) -> dict[str, Optional[str]]:
     """Headline, published time, author and canonical link, from JSON-LD, meta tags and <time>."""
     article = next((o for o in _json_ld_objects(tree) if _is_article(o)), {})
-    site_name = _meta(tree, "og:site_name")
+    tags = meta_tags(tree)
+    site_name = _meta(tags, "og:site_name")
     headline = article.get("headline") if isinstance(article.get("headline"), str) else None
     if not headline:
         h1 = tree.xpath("//article//h1 | //h1")
         headline = h1[0].text_content().strip() if h1 else None
     if not headline:
-        og = _meta(tree, "og:title", "twitter:title")
+        og = _meta(tags, "og:title", "twitter:title")
         head = tree.xpath("//title")
         raw = og or (head[0].text_content().strip() if head else "")
         headline = strip_site_suffix(raw, site_name) if raw else None
+    # Structured data first, then the dateline the page shows, then the listing's date, then htmldate.
     published = (parse_datetime(article.get("datePublished"))
-                 or parse_datetime(_meta(tree, "article:published_time", "datePublished", "publish-date", "pubdate"))
+                 or parse_datetime(_meta(tags, "article:published_time", "datePublished", "publish-date", "pubdate"))
                  or parse_datetime(next(iter(tree.xpath("//time/@datetime")), None))
-                 or parse_datetime(hint_published))
-    author = _author_name(article.get("author")) or _author_name(_meta(tree, "author", "article:author"))
+                 or dateline(tree)
+                 or parse_datetime(hint_published)
+                 or htmldate_published(tree))
+    author = _author_name(article.get("author")) or _author_name(_meta(tags, "author", "article:author"))
     canonical = next(iter(tree.xpath("//link[@rel='canonical']/@href")), None)
     return {"title": nfc(" ".join((headline or "").split())), "published": published, "author": author,
             "canonical": canonical, "site_name": site_name}
 
 
-def extract_body(html: str, url: Optional[str]) -> str:
-    """The article body as plain text: no nav, related-links boxes, share bars or footers."""
-    # fast=True skips the readability/justext comparison pass: ~30% faster, same text on news templates.
-    text = trafilatura.extract(html, url=url, fast=True, include_comments=False, include_tables=False,
-                               favor_precision=True, deduplicate=False, prune_xpath=PRUNE_XPATH) or ""
+def _paragraph_chars(element) -> int:
+    return sum(len(p.text_content()) for p in element.iter("p"))
+
+
+def prune_boilerplate(tree) -> int:
+    """Remove related-links, share, newsletter and paywall boxes in place; return how many were removed.
+
+    Whole class/id tokens only; <html>, <body>, <main> and <article> are never removed, nor is an element
+    that holds most of the page's paragraph text (a template that wraps the story in a "share" box).
+    """
+    candidates = {value.getparent() for value in _CLASS_AND_ID(tree) if _BOILERPLATE_TOKEN.search(value)}
+    candidates |= set(tree.iter("aside", "nav"))
+    candidates = [el for el in candidates if isinstance(el.tag, str) and el.tag not in NEVER_PRUNED]
+    total: Optional[int] = None  # the page's paragraph text, counted only when a box holds much text
+    removed = 0
+    for element in candidates:
+        if element.getparent() is None:
+            continue  # already gone with an ancestor
+        own = _paragraph_chars(element)
+        if own > SMALL_BOX:
+            total = total if total is not None else _paragraph_chars(tree)
+            if own > total / 2:
+                continue  # it holds the story
+        element.drop_tree()
+        removed += 1
+    return removed
+
+
+def clean_lines(text: str, title: Optional[str] = None) -> str:
+    """Body lines without "also read" links, reprint/copyright/sign-up notices, or a repeated headline on top."""
     lines = [line.strip() for line in nfc(text).splitlines()]
-    return "\n".join(line for line in lines if line and not READ_ALSO.match(line))
+    lines = [line for line in lines if line and not READ_ALSO.match(line) and not NOT_STORY_LINE.match(line)]
+    if lines and title and " ".join(lines[0].split()).casefold() == " ".join(title.split()).casefold():
+        lines = lines[1:]  # the headline is the title field, not the body's first paragraph
+    return "\n".join(lines)
+
+
+def _trafilatura(tree, url: Optional[str], precise: bool) -> str:
+    # The precise pass skips trafilatura's readability/justext comparison (fast=True); the recall pass
+    # runs it, for layouts where the first pass finds nothing.
+    return trafilatura.extract(tree, url=url, fast=precise, favor_recall=not precise, include_comments=False,
+                               include_tables=False, deduplicate=False) or ""
+
+
+def jsonld_body(tree) -> str:
+    """The articleBody (or text) a page's JSON-LD NewsArticle declares, as plain text."""
+    article = next((o for o in _json_ld_objects(tree) if _is_article(o)), {})
+    body = article.get("articleBody") or article.get("text")
+    if not isinstance(body, str) or not body.strip():
+        return ""
+    if "<" in body:  # some publishers put HTML in articleBody
+        try:
+            paragraphs = lxml.html.fragment_fromstring(body, create_parent="div").xpath(".//text()")
+            body = "\n".join(p for p in paragraphs if p.strip())
+        except (lxml.etree.ParserError, ValueError):
+            pass
+    return body
+
+
+def extract_body(tree, url: Optional[str], title: Optional[str] = None,
+                 html: Optional[str] = None) -> tuple[str, str]:
+    """The article body as plain text and the path that produced it: "precise", "recall" or "json-ld".
+
+    Rule: the precise pass (boilerplate pruned, trafilatura without its slower comparison pass) is kept
+    unless it is shorter than SHORT_BODY characters or than JSONLD_SHARE of the page's own JSON-LD
+    articleBody. Then trafilatura's recall pass (on the unpruned page) and the JSON-LD body are candidates
+    too, and one replaces the body only when at least FALLBACK_GAIN times as long (a longer text with the
+    same story mostly means boilerplate came along). The tree is pruned in place; `html` (the page as
+    text) rebuilds the unpruned page for the recall pass.
+    """
+    declared = clean_lines(jsonld_body(tree), title)
+    pristine = None if html is not None else copy.deepcopy(tree)
+    prune_boilerplate(tree)
+    best, path = clean_lines(_trafilatura(tree, url, precise=True), title), "precise"
+    if declared and " ".join(best.split()) == " ".join(declared.split()):
+        path = "json-ld"  # trafilatura itself fell back on the page's JSON-LD
+    if len(best) >= SHORT_BODY and len(best) >= JSONLD_SHARE * len(declared):
+        return best, path
+    unpruned = pristine if pristine is not None else lxml.html.fromstring(html)
+    for candidate, name in ((clean_lines(_trafilatura(unpruned, url, precise=False), title), "recall"),
+                            (declared, "json-ld")):
+        if len(candidate) > FALLBACK_GAIN * len(best):
+            best, path = candidate, name
+    return best, path
 
 
 def extract_page(body: bytes, url: Optional[str], content_type: Optional[str] = None,
@@ -176,7 +345,7 @@ def extract_page(body: bytes, url: Optional[str], content_type: Optional[str] = 
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"not HTML: {exc}") from None
     meta = read_metadata(tree, hint_published)
-    text = extract_body(html, url)
+    text, path = extract_body(tree, url, meta["title"], html)  # after the metadata: it prunes the tree
     if not text:
         raise ExtractionError("no article text found")
     title = meta["title"] or nfc(hint_title or "") or text.split("\n")[0][:200]
@@ -186,4 +355,4 @@ def extract_page(body: bytes, url: Optional[str], content_type: Optional[str] = 
         if urlsplit(canonical).scheme not in ("http", "https"):
             canonical = None
     return {"title": title, "text": text, "published": meta["published"], "author": meta["author"],
-            "canonical": canonical, "language": script_language(title + "\n" + text)}
+            "canonical": canonical, "language": script_language(title + "\n" + text), "extraction": path}

@@ -133,6 +133,7 @@ class Article:
     story_id: Optional[str] = None
     duplicate_of: Optional[str] = None
     content_hash: Optional[str] = None
+    extraction: Optional[str] = None  # which path produced the body: precise | recall | json-ld
     entities: list[Entity] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
@@ -141,7 +142,7 @@ class Article:
     EXPORT_FIELDS = (
         "id", "url", "canonical_url", "source", "title", "language", "published", "fetched",
         "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
-        "duplicate_of", "entities", "figures", "dates",
+        "duplicate_of", "entities", "figures", "dates", "extraction",
     )
 
     def to_record(self) -> dict[str, Any]:

@@ -35,6 +35,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for_dashboard(base: str, process: subprocess.Popen, log_name: str = "its output") -> None:
+    """Wait until Streamlit answers its health check (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the dashboard did not start; see {log_name}")
+        time.sleep(0.25)
+
+
 @contextmanager
 def dashboard_server(store: str) -> Iterator[str]:
     """`prahari dashboard` on a free loopback port; yields its base URL once Streamlit answers."""
@@ -45,17 +60,7 @@ def dashboard_server(store: str) -> Iterator[str]:
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start; see {log.name}")
-            time.sleep(0.25)
+        wait_for_dashboard(base, process, log.name)
         yield base
     finally:
         process.terminate()

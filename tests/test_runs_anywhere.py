@@ -11,14 +11,15 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from crawlers.runner import CrawlMisconfigured, crawl_settings, run_crawl
+from prahari.app.launch import port_in_use
 from prahari.app.sample.site import SampleSite, load_articles
 from prahari.incident import default_incidents, find_incident, load_incident
+from tests.browser import wait_for_dashboard
 from tests.conftest import write_incident
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,36 +134,13 @@ def test_extract_url_fetches_one_page_from_the_sample_site(tmp_path):
     assert record["title"] == first["title"] and record["text"]
 
 
-def _wait_for_health(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        assert process.poll() is None, "the dashboard exited early"
-        time.sleep(0.25)
-    raise AssertionError("the dashboard did not start")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def test_sigterm_to_dashboard_frees_its_port_and_a_taken_port_is_one_line(tmp_path, crawled):
     store, _ = crawled
     port = free_port_run(1)
     process = subprocess.Popen([PRAHARI, "dashboard", "--port", str(port), "--store", store], cwd=tmp_path,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_health(port, process)
+        wait_for_dashboard(f"http://127.0.0.1:{port}", process)
         taken = run_prahari("dashboard", "--port", str(port), "--store", store, cwd=tmp_path, timeout=60)
         assert taken.returncode == 2
         assert taken.stderr.strip().splitlines() == [f"prahari: error: port {port} on 127.0.0.1 is already in use; "
@@ -170,9 +148,9 @@ def test_sigterm_to_dashboard_frees_its_port_and_a_taken_port_is_one_line(tmp_pa
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while not _port_free(port) and time.monotonic() < deadline:
+        while port_in_use(port) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _port_free(port), "no orphan may keep the dashboard port"
+        assert not port_in_use(port), "no orphan may keep the dashboard port"
     finally:
         if process.poll() is None:
             process.kill()
