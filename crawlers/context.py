@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional
+from urllib.parse import urlsplit
 
 from crawlers.workers import WorkerPool, load_nlp
 from index.store import Store, open_store
@@ -32,6 +33,11 @@ class CrawlReport:
     listings_not_modified: int = 0
     conditional_requests: int = 0
     search_results: int = 0
+    skipped_not_html: int = 0  # archive captures whose index line says they are not HTML (never fetched)
+    # "<archive> <outlet>" -> captures the index listed and we kept, fetched and read, and found relevant
+    archive_listed: Counter = field(default_factory=Counter)
+    archive_fetched: Counter = field(default_factory=Counter)
+    archive_relevant: Counter = field(default_factory=Counter)
     requests: int = 0
     dropped: Counter = field(default_factory=Counter)  # reason -> pages fetched but not stored
     failed: Counter = field(default_factory=Counter)  # reason -> pages or listings not fetched
@@ -58,6 +64,11 @@ class CrawlReport:
                 and not self.skipped_max_pages and not self.store_error)
 
 
+def archive_outlet(archive: str, url: str) -> str:
+    """The progress key of an archive capture: "<archive> <outlet host>"."""
+    return f"{archive} {(urlsplit(url).hostname or '').removeprefix('www.')}"
+
+
 class CrawlContext:
     """Everything the spiders, middlewares and pipelines of one crawl share; built once by crawlers.runner."""
 
@@ -73,6 +84,8 @@ class CrawlContext:
         self.scheduled = 0
         self.validators: dict[str, tuple] = {}  # listing URL -> (ETag, Last-Modified) from the last full run
         self.fresh_validators: dict[str, tuple] = {}  # read in full this run; saved if the run is clean
+        self.archive_listed: dict[str, tuple] = {}  # archive listings read to the end (saved unless cut short)
+        self.archive_keys: set[str] = set()  # pages (http/https, www. folded) an archive capture is fetched for
         self.started = time.monotonic()
 
     def open(self) -> None:
@@ -91,6 +104,12 @@ class CrawlContext:
         try:
             if self.report.clean and self.fresh_validators:
                 self.store.save_listing_validators(self.fresh_validators)
+            # An archive listing read to the end is not listed again, even if some captures failed (they are
+            # counted with their reason); a run that was stopped or cut short lists again next time.
+            report = self.report
+            if self.archive_listed and report.finished_cleanly and not report.skipped_max_pages \
+                    and not report.store_error:
+                self.store.save_listing_validators(self.archive_listed)
         except StoreError as exc:  # not saving validators only costs a full read of the listings next time
             self.report.store_error = self.report.store_error or str(exc)
         finally:

@@ -23,7 +23,8 @@ class StoredPagesMiddleware(CrawlComponent):
         if not request.meta.get("prahari_article") or request.meta.get("prahari_seen"):
             return None
         context = self.context
-        url = canonical_url(request.url)
+        # An archive capture is fetched from the archive but stands for the page at its original URL.
+        url = canonical_url(request.meta.get("prahari_original_url") or request.url)
         if url in context.known or url in context.claimed:
             context.report.skipped_already_stored += 1
             raise IgnoreRequest(f"already stored: {url}")
@@ -66,14 +67,23 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.base = settings.getfloat("PRAHARI_RETRY_BACKOFF_BASE")
         self.cap = settings.getfloat("PRAHARI_RETRY_BACKOFF_MAX")
 
-    async def _backoff(self, result):
+    async def _backoff(self, result, asked: float = 0.0):
         if isinstance(result, Request):
             attempt = result.meta.get("retry_times", 1)
-            await asyncio.sleep(min(self.cap, self.base * 2 ** (attempt - 1)))
+            await asyncio.sleep(min(self.cap, max(asked, self.base * 2 ** (attempt - 1))))
         return result
 
     async def process_response(self, request, response, spider=None):
-        return await self._backoff(super().process_response(request, response))
+        # 429 and 503 mean "slow down": wait as long as Retry-After asks (capped), then retry.
+        return await self._backoff(super().process_response(request, response), retry_after(response))
 
     async def process_exception(self, request, exception, spider=None):
         return await self._backoff(super().process_exception(request, exception))
+
+
+def retry_after(response) -> float:
+    """Seconds a 429/503 answer's Retry-After header asks for (0 when absent or a date)."""
+    if response.status not in (429, 503):
+        return 0.0
+    value = (response.headers.get(b"Retry-After") or b"").decode("latin-1").strip()
+    return float(value) if value.isdigit() else 0.0

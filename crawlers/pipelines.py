@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Optional
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawlers.context import CrawlComponent
+from crawlers.context import CrawlComponent, archive_outlet
 from crawlers.workers import WorkerCrashed
 from nlp.extract import ExtractionError
 from prahari.app.ingest import StoryAssigner, annotate, apply_relevance, build_article
 from prahari.errors import StoreError
 from prahari.model import Article, RawPage
+
+
+BATCH_SECONDS = 2.0  # a batch waiting this long is written even if not full
 
 
 @dataclass
@@ -65,6 +69,7 @@ class StorePipeline(CrawlComponent):
     def __init__(self, crawler):
         super().__init__(crawler)
         self.batch: list[PageItem] = []
+        self.batch_started = time.monotonic()
         self.assigner: Optional[StoryAssigner] = None
 
     def open_spider(self, spider=None):
@@ -79,8 +84,12 @@ class StorePipeline(CrawlComponent):
         if self.assigner is None or self.context.report.store_error:
             self.context.report.drop("store unavailable")
             raise DropItem("store unavailable")
+        if not self.batch:
+            self.batch_started = time.monotonic()
         self.batch.append(item)
-        if len(self.batch) >= self.context.batch_size:
+        # A slow source (an archive, a throttled site) still lands its pages every few seconds, so a crash
+        # or a kill loses little work.
+        if len(self.batch) >= self.context.batch_size or time.monotonic() - self.batch_started > BATCH_SECONDS:
             self._flush_or_stop()
         return item
 
@@ -100,5 +109,8 @@ class StorePipeline(CrawlComponent):
             return
         report.stored += len(batch)
         report.relevant += sum(1 for i in batch if i.article.relevant)
+        for item in batch:
+            if item.page.archive and item.article.relevant:
+                report.archive_relevant[archive_outlet(item.page.archive["archive"], item.page.url)] += 1
         report.facts += sum(len(i.article.facts) for i in batch)
         self.context.progress()

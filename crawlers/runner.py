@@ -14,7 +14,8 @@ from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
 SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spiders.sitemap.SitemapSpider",
-           "urls": "crawlers.spiders.urls.UrlsSpider", "search": "crawlers.spiders.search.SearchSpider"}
+           "urls": "crawlers.spiders.urls.UrlsSpider", "search": "crawlers.spiders.search.SearchSpider",
+           "archive": "crawlers.spiders.archive.ArchiveSpider"}
 
 
 class CrawlMisconfigured(PrahariError):
@@ -49,6 +50,8 @@ def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
             jobs.setdefault(source.type, []).append(source.url)
         elif source.type == "urls":
             jobs.setdefault("urls", []).extend(source.urls)
+        elif source.type == "archive":
+            jobs.setdefault("archive", [])  # the spider reads its sources from the incident
         elif source.type == "search":
             jobs.setdefault("search", []).extend(search_urls(
                 search_queries(incident, source), source.engines, source.endpoints, incident.start, incident.end))

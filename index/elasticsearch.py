@@ -154,7 +154,7 @@ class ElasticsearchStore(Store):
             page_id = article_id_for(canon)
             actions.append({"_op_type": "index", "_index": self.alias("pages"), "_id": page_id, "_source": {
                 "id": page_id, "url": page.url, "canonical_url": canon, "status": page.status,
-                "headers": page.headers, "body": base64.b64encode(page.body).decode("ascii"),
+                "headers": page.stored_headers(), "body": base64.b64encode(page.body).decode("ascii"),
                 "fetched_at": page.fetched_at, "hint_published": page.hint_published,
                 "hint_title": page.hint_title, "incident": page.incident}})
         entities: dict[str, Entity] = {}
@@ -306,9 +306,10 @@ class ElasticsearchStore(Store):
     def iter_pages(self) -> Iterator[RawPage]:
         for hit in self._scan("pages", {"match_all": {}}, [{"fetched_at": "asc"}, {"id": "asc"}]):
             s = hit["_source"]
+            headers, archive = RawPage.split_headers(s.get("headers") or {})
             yield RawPage(url=s["url"], body=base64.b64decode(s["body"]), fetched_at=s["fetched_at"],
-                          status=s["status"], headers=s.get("headers") or {}, hint_published=s.get("hint_published"),
-                          hint_title=s.get("hint_title"), incident=s.get("incident"))
+                          status=s["status"], headers=headers, hint_published=s.get("hint_published"),
+                          hint_title=s.get("hint_title"), incident=s.get("incident"), archive=archive)
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
         for hit in self._scan("articles", self._query(filters), self.ARTICLE_SORT):

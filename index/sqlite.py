@@ -199,7 +199,7 @@ class SQLiteStore(Store):
             "INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(canonical_url) DO UPDATE SET "
             "url=excluded.url, status=excluded.status, headers=excluded.headers, body=excluded.body, "
             "fetched_at=excluded.fetched_at",
-            (article_id_for(canon), page.url, canon, page.status, json.dumps(page.headers), page.body,
+            (article_id_for(canon), page.url, canon, page.status, json.dumps(page.stored_headers()), page.body,
              page.fetched_at, page.hint_published, page.hint_title, page.incident))
 
     def _save_article(self, article: Article) -> None:
@@ -259,9 +259,10 @@ class SQLiteStore(Store):
         ids = [r[0] for r in self.db.execute("SELECT id FROM pages ORDER BY fetched_at, id")]
         for page_id in ids:
             r = self.db.execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone()
+            headers, archive = RawPage.split_headers(json.loads(r["headers"] or "{}"))
             yield RawPage(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=r["status"],
-                          headers=json.loads(r["headers"] or "{}"), hint_published=r["hint_published"],
-                          hint_title=r["hint_title"], incident=r["incident"])
+                          headers=headers, hint_published=r["hint_published"], hint_title=r["hint_title"],
+                          incident=r["incident"], archive=archive)
 
     def _where(self, filters: Filters, alias: str = "a") -> tuple[str, list[Any]]:
         clauses, params = [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,8 +14,16 @@ import yaml
 from prahari.errors import IncidentFileError
 
 INCIDENTS_DIR = Path(__file__).parent / "incidents"
-SOURCE_TYPES = ("feed", "sitemap", "urls", "search")
+SOURCE_TYPES = ("feed", "sitemap", "urls", "search", "archive")
 SEARCH_ENGINES = ("gdelt", "bing")
+ARCHIVES = ("commoncrawl", "wayback")
+ARCHIVE_ENDPOINTS = {  # the public services; an incident file may name mirrors (and the tests name fakes)
+    "commoncrawl_index": "https://index.commoncrawl.org",
+    "commoncrawl_data": "https://data.commoncrawl.org",
+    "wayback_cdx": "https://web.archive.org/cdx/search/cdx",
+    "wayback_replay": "https://web.archive.org/web",
+}
+_HOST = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$", re.IGNORECASE)
 
 
 @dataclass
@@ -26,7 +35,11 @@ class Source:
     urls: list[str] = field(default_factory=list)
     queries: dict[str, str] = field(default_factory=dict)
     engines: list[str] = field(default_factory=lambda: list(SEARCH_ENGINES))
-    endpoints: dict[str, str] = field(default_factory=dict)  # engine -> URL (a mirror, or a test server)
+    endpoints: dict[str, str] = field(default_factory=dict)  # engine or archive service -> URL (mirror, test server)
+    archives: list[str] = field(default_factory=list)  # archive sources: commoncrawl, wayback
+    domains: list[str] = field(default_factory=list)
+    url_contains: list[str] = field(default_factory=list)  # keep captures whose decoded URL holds one of these
+    languages: list[str] = field(default_factory=list)  # Common Crawl's detected languages (ISO 639-3)
 
 
 @dataclass
@@ -81,6 +94,8 @@ def _parse_source(path: Path, index: int, raw: Any) -> Source:
         if not isinstance(urls, list) or not urls:
             raise _fail(path, f"{key}.urls", "expected a non-empty list of URLs")
         return Source(type=kind, urls=[_check_url(path, f"{key}.urls[{i}]", u) for i, u in enumerate(urls)])
+    if kind == "archive":
+        return _parse_archive(path, key, raw)
     queries = raw.get("queries", {})  # none given: built from the relevance keywords, per language
     if not isinstance(queries, dict) or not all(isinstance(v, str) and v.strip() for v in queries.values()):
         raise _fail(path, f"{key}.queries", "expected a mapping of language to query, e.g. {hi: '…', en: '…'}")
@@ -92,6 +107,37 @@ def _parse_source(path: Path, index: int, raw: Any) -> Source:
         raise _fail(path, f"{key}.endpoints", f"expected a mapping of engine ({', '.join(SEARCH_ENGINES)}) to URL")
     return Source(type=kind, queries={str(k): str(v) for k, v in queries.items()}, engines=list(engines),
                   endpoints={e: _check_url(path, f"{key}.endpoints.{e}", u) for e, u in endpoints.items()})
+
+
+def _string_list(path: Path, key: str, value: Any, required: bool = False) -> list[str]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value) or not all(isinstance(v, str) and v.strip()
+                                                                          for v in value):
+        raise _fail(path, key, "expected a " + ("non-empty " if required else "") + "list of words")
+    return [v.strip() for v in value]
+
+
+def _parse_archive(path: Path, key: str, raw: dict) -> Source:
+    """An archive source: which archives, which outlets (domains) and which captures to keep."""
+    archives = raw.get("archives", list(ARCHIVES))
+    if not isinstance(archives, list) or not archives or any(a not in ARCHIVES for a in archives):
+        raise _fail(path, f"{key}.archives", f"expected a list of: {', '.join(ARCHIVES)} (got {archives!r})")
+    domains = _string_list(path, f"{key}.domains", raw.get("domains"), required=True)
+    for index, domain in enumerate(domains):
+        if not _HOST.match(domain) or "." not in domain:
+            raise _fail(path, f"{key}.domains[{index}]", f"not a host name: {domain!r} (e.g. amarujala.com)")
+    languages = _string_list(path, f"{key}.languages", raw.get("languages"))
+    if any(not re.fullmatch(r"[a-z]{3}", lang) for lang in languages):
+        raise _fail(path, f"{key}.languages", "expected ISO 639-3 codes such as hin, eng")
+    endpoints = raw.get("endpoints") or {}
+    if not isinstance(endpoints, dict) or any(e not in ARCHIVE_ENDPOINTS for e in endpoints):
+        raise _fail(path, f"{key}.endpoints", f"expected a mapping of {', '.join(ARCHIVE_ENDPOINTS)} to URLs")
+    return Source(type="archive", archives=list(archives), domains=[d.lower() for d in domains],
+                  url_contains=_string_list(path, f"{key}.url_contains", raw.get("url_contains")),
+                  languages=languages,
+                  endpoints={**ARCHIVE_ENDPOINTS, **{e: _check_url(path, f"{key}.endpoints.{e}", u).rstrip("/")
+                                                     for e, u in endpoints.items()}})
 
 
 def load_incident(path: Path) -> Incident:

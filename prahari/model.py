@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -110,6 +111,25 @@ class RawPage:
     hint_published: Optional[str] = None  # date from the feed or sitemap entry
     hint_title: Optional[str] = None
     incident: Optional[str] = None
+    # Where a backfilled capture came from: {archive: commoncrawl|wayback, timestamp, filename, offset,
+    # length} or {archive, timestamp, replay_url}; None for a live fetch.
+    archive: Optional[dict[str, Any]] = None
+
+    def stored_headers(self) -> dict[str, str]:
+        """The headers as stores keep them: the archive provenance rides along under ARCHIVE_HEADER."""
+        if not self.archive:
+            return self.headers
+        return {**self.headers, ARCHIVE_HEADER: json.dumps(self.archive, sort_keys=True)}
+
+    @staticmethod
+    def split_headers(stored: dict[str, str]) -> tuple[dict[str, str], Optional[dict[str, Any]]]:
+        """(headers, archive provenance) from what a store kept."""
+        headers = dict(stored or {})
+        archive = headers.pop(ARCHIVE_HEADER, None)
+        return headers, json.loads(archive) if archive else None
+
+
+ARCHIVE_HEADER = "X-Prahari-Archive"
 
 
 @dataclass

@@ -47,6 +47,13 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
                "failed": dict(report.failed), "skipped_already_stored": report.skipped_already_stored,
                "listings_not_modified": report.listings_not_modified, "requests": report.requests,
                "seconds": round(time.monotonic() - started, 1)}
+    for outlet, listed in sorted(report.archive_listed.items()):
+        _say(f"  archive {outlet}: {listed} captures listed, {report.archive_fetched[outlet]} fetched, "
+             f"{report.archive_relevant[outlet]} relevant")
+    if report.archive_listed:
+        summary["archive"] = {outlet: {"listed": listed, "fetched": report.archive_fetched[outlet],
+                                       "relevant": report.archive_relevant[outlet]}
+                              for outlet, listed in report.archive_listed.items()}
     for reason, count in sorted(report.dropped.items()):
         _say(f"  dropped {count}: {reason}")
     for reason, count in sorted(report.failed.items()):

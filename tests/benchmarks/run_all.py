@@ -111,6 +111,38 @@ def bench_nlp(articles: list[dict]) -> None:
           f"{len(docs) / base:.0f} articles/s (baseline)", flush=True)
 
 
+def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_rate: float) -> None:
+    """The same pages as captures in fake Common Crawl and Wayback archives (half outside the window)."""
+    import yaml
+
+    from tests.archive_fakes import Capture, FakeArchives
+
+    captures = []
+    for n, article in enumerate(articles):
+        archive = "commoncrawl" if n % 2 == 0 else "wayback"
+        stamp = "20221128103000" if n % 4 < 2 else "20210310103000"  # every other pair: outside the window
+        captures.append(Capture(archive, site.article_url(article), stamp, site._page(article["publisher"],
+                                                                                     article["slug"])))
+    with FakeArchives(captures, cc_page_size=500, wayback_page_size=500, throttle_once=False) as archives:
+        path = scratch / "backfill.yaml"
+        path.write_text(yaml.safe_dump({
+            "id": "backfill", "title": "backfill", "start": "2022-11-23", "end": "2022-12-31",
+            "relevance": {"all": [["AIIMS", "एम्स"], ["server", "सर्वर", "hack", "हैक", "cyber", "साइबर"]]},
+            "sources": [{"type": "archive", "domains": ["127.0.0.1"], "endpoints": archives.endpoints()}]}),
+            encoding="utf-8")
+        started = time.monotonic()
+        with PeakTreeRss() as memory:
+            report = run_crawl(f"sqlite:///{scratch}/backfill.db", load_incident(path),
+                               overrides={"PRAHARI_PROGRESS": False})
+        seconds = time.monotonic() - started
+    listed = sum(report.archive_listed.values())
+    print(f"bench archive-backfill: {len(captures)} captures in two fake archives ({listed} in the window), "
+          f"{report.stored} stored in {seconds:.1f}s = {report.stored / seconds:.0f} pages/s "
+          f"({len(captures) / seconds:.0f} captures/s listed and filtered), peak RSS {memory.peak:.0f} MB; "
+          f"baseline: the live crawl of the same pages above {live_rate:.0f} pages/s "
+          f"(ratio {report.stored / seconds / live_rate:.2f}, target >= 0.7, RSS target <= 400 MB)", flush=True)
+
+
 def main() -> None:
     bench_realpages()
     articles = generated_articles()
@@ -150,6 +182,7 @@ def main() -> None:
         print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
               f"{stored / seconds:.0f} pages/s (target >= 150), peak RSS {peak:.0f} MB summed over the crawler "
               f"and its NLP worker (target <= 400)", flush=True)
+        bench_backfill(site, scratch, articles, stored / full_seconds)
         # No-change rerun: every article already stored.
         before = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
         seconds, report, _peak = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
