@@ -53,6 +53,7 @@ PRAHARI_PROGRESS = True  # one progress line on stderr per stored batch
 PRAHARI_REFRESH = False  # True: fetch stored pages and unchanged listings again
 PRAHARI_BATCH_SIZE = 50
 PRAHARI_WORKERS = -1  # processes for extraction and NLP; -1 = one per core beyond the first, 0 = inline
+PRAHARI_ARCHIVE_CONCURRENCY = 2  # requests in flight per web archive (Common Crawl, Wayback): public services
 
 # Scrapy's default reactor, installed in the crawl child by crawlers.runner.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -99,7 +99,7 @@ def test_backfill_stores_in_window_pages_once_with_original_urls(tmp_path, capsy
 def test_killed_backfill_resumes_with_everything_once(tmp_path, capsys):
     with SampleSite() as site:
         captures, expected = sample_captures(site)
-        with FakeArchives(captures, data_delay=0.15) as archives:
+        with FakeArchives(captures, data_delay=1.5) as archives:
             incident = archive_incident(tmp_path, archives)
             store = f"sqlite:///{tmp_path}/killed.db"
             proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),

@@ -16,6 +16,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from crawlers.context import archive_outlet
 from crawlers.spiders import ArticleSpider
+from prahari.incident import ARCHIVES
 from prahari.model import RawPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -61,8 +62,17 @@ class ArchiveSpider(ArticleSpider):
     """List an incident's outlets in the archives over its start..end window and fetch each page once."""
 
     name = "archive"
-    # Public services with rate limits: at most two requests in flight per archive host.
-    custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+    # Public services with rate limits: every request to one archive goes through that archive's own
+    # download slot, with PRAHARI_ARCHIVE_CONCURRENCY (default 2) requests in flight at most.
+    custom_settings = {"DOWNLOAD_SLOTS": {f"archive:{name}": {"concurrency": 2} for name in ARCHIVES}}
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        concurrency = settings.getint("PRAHARI_ARCHIVE_CONCURRENCY", 2)
+        settings.set("DOWNLOAD_SLOTS", {f"archive:{name}": {"concurrency": concurrency} for name in ARCHIVES},
+                     priority="spider")
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="spider")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,7 +94,9 @@ class ArchiveSpider(ArticleSpider):
 
     def listing_request(self, url: str, callback, number: int = 0, **meta):
         request = super().listing_request(url, callback)
-        request.meta.update({"source": number, "handle_httpstatus_list": [304, 404], **meta})
+        archive = "wayback" if callback == self.parse_wayback else "commoncrawl"
+        request.meta.update({"source": number, "handle_httpstatus_list": [304, 404],
+                             "download_slot": f"archive:{archive}", **meta})
         return request
 
     # Listings are remembered once read to the end: the next update asks only for newer captures.
@@ -258,7 +270,7 @@ class ArchiveSpider(ArticleSpider):
         # dont_filter: records of one WARC file share its URL and differ only by their Range header.
         return scrapy.Request(url, headers=headers, callback=self.parse_capture, errback=self.capture_failed,
                               dont_filter=True, meta={"prahari_article": True, "prahari_original_url": capture["url"],
-                                    "capture": capture})
+                                    "capture": capture, "download_slot": f"archive:{capture['archive']}"})
 
     def parse_capture(self, response):
         capture = response.meta["capture"]
