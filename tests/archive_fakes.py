@@ -14,12 +14,14 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from prahari.app.sample.site import loopback_handler
 
 IN_WINDOW_CRAWL = {"id": "CC-MAIN-2022-49", "name": "November/December 2022 Index",
                    "from": "2022-11-26T00:00:00", "to": "2022-12-10T23:59:59"}
@@ -166,27 +168,7 @@ class FakeArchives:
         return 404, {}, b""
 
     def start(self) -> "FakeArchives":
-        archives = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes: without this, Nagle and delayed ACKs stall each
-            # keep-alive response by ~40 ms.
-            disable_nagle_algorithm = True
-
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                status, headers, body = archives.respond(self.path, dict(self.headers.items()))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), loopback_handler(self.respond))
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

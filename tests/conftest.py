@@ -39,3 +39,19 @@ def export_records(store: str, capsys, *extra: str) -> list[dict]:
     capsys.readouterr()
     assert main(["export", "--what", "articles", "--format", "jsonl", "--store", store, *extra]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+def wait_until_stored(db_path: Path, seconds: float = 90) -> int:
+    """Poll a SQLite store until it holds an article (a crawl to kill is underway); return the count."""
+    import sqlite3
+    import time
+
+    deadline, stored = time.monotonic() + seconds, 0
+    while time.monotonic() < deadline and stored == 0:
+        time.sleep(0.2)
+        if db_path.exists():
+            try:
+                stored = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            except sqlite3.Error:
+                stored = 0
+    return stored

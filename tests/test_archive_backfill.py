@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ import yaml
 from prahari.app.cli import main
 from prahari.app.sample.site import SampleSite
 from tests.archive_fakes import Capture, FakeArchives
-from tests.conftest import export_records
+from tests.conftest import export_records, wait_until_stored
 from tests.test_store_contract import fresh_store
 
 IN_WINDOW = "20221128103000"
@@ -105,14 +103,7 @@ def test_killed_backfill_resumes_with_everything_once(tmp_path, capsys):
             proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                      "--store", store], start_new_session=True,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            db_path, stored, deadline = tmp_path / "killed.db", 0, time.monotonic() + 90
-            while time.monotonic() < deadline and stored == 0:
-                time.sleep(0.2)
-                if db_path.exists():
-                    try:
-                        stored = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-                    except sqlite3.Error:
-                        stored = 0
+            stored = wait_until_stored(tmp_path / "killed.db")
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             assert 0 < stored < len(expected), "the kill should land mid-backfill"

@@ -7,14 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
 
 from prahari.app.cli import main
 from prahari.app.sample.site import SampleSite, load_articles
-from tests.conftest import export_records, write_incident
+from tests.conftest import export_records, wait_until_stored, write_incident
 
 GOOD = "<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{p}</p></article></body></html>"
 CP1252_TEXT = "The AIIMS server attack \u2014 officials\u2019 \u201cransomware\u201d caf\u00e9 statement, in full detail."
@@ -113,16 +112,7 @@ def test_killed_update_resumes_with_nothing_lost_or_duplicated(tmp_path, capsys)
         proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                  "--store", store], start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        db_path = tmp_path / "killed.db"
-        deadline = time.monotonic() + 60
-        stored = 0
-        while time.monotonic() < deadline and stored == 0:
-            time.sleep(0.2)
-            if db_path.exists():
-                try:
-                    stored = sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-                except sqlite3.Error:
-                    stored = 0
+        stored = wait_until_stored(tmp_path / "killed.db")
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         assert 0 < stored < len(load_articles()), "the kill should land mid-crawl"

@@ -240,27 +240,31 @@ class SampleSite:
         return self.rendered[(name, slug)]
 
     def _handler(self, name: str):
-        site = self
+        return loopback_handler(lambda path, headers: self.respond(name, path, headers))
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real news sites serve
-            # Headers and body go out in two writes: without this, Nagle and delayed ACKs stall each
-            # keep-alive response by ~40 ms.
-            disable_nagle_algorithm = True
 
-            def do_GET(self):  # noqa: N802 (http.server's naming)
-                status, headers, body = site.respond(name, self.path, dict(self.headers.items()))
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+def loopback_handler(respond: Callable[[str, dict[str, str]], tuple[int, dict[str, str], bytes]]):
+    """A keep-alive HTTP handler class answering GET with respond(path, headers) -> (status, headers, body)."""
 
-            def log_message(self, *args):  # keep test and demo output quiet
-                pass
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real news sites serve
+        # Headers and body go out in two writes: without this, Nagle and delayed ACKs can stall each
+        # keep-alive response.
+        disable_nagle_algorithm = True
 
-        return Handler
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            status, headers, body = respond(self.path, dict(self.headers.items()))
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # keep test and demo output quiet
+            pass
+
+    return Handler
 
 
 def fake_search(site: SampleSite, path: str) -> tuple[int, dict[str, str], bytes]:
