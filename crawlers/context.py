@@ -87,6 +87,7 @@ class CrawlContext:
         self.archive_listed: dict[str, tuple] = {}  # archive listings read to the end (saved unless cut short)
         self.archive_keys: set[str] = set()  # pages (http/https, www. folded) an archive capture is fetched for
         self.started = time.monotonic()
+        self.own_hosts = source_hosts(incident)  # may be private addresses: the incident named them itself
 
     def open(self) -> None:
         """Open the store and read what the crawl needs from it (raises StoreError)."""
@@ -122,6 +123,14 @@ class CrawlContext:
             r = self.report
             print(f"  … {r.fetched} pages fetched, {r.stored} stored ({r.relevant} relevant) in "
                   f"{time.monotonic() - self.started:.0f}s", file=sys.stderr, flush=True)
+
+
+def source_hosts(incident: Incident) -> set[str]:
+    """Every host an incident's sources name (listings, URL lists, search and archive endpoints)."""
+    urls = []
+    for source in incident.sources:
+        urls += [source.url or "", *source.urls, *source.endpoints.values()]
+    return {(urlsplit(url).hostname or "").lower() for url in urls if url}
 
 
 def context_of(crawler) -> CrawlContext:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -35,6 +37,20 @@ class StoredPagesMiddleware(CrawlComponent):
         context.scheduled += 1
         request.meta["prahari_seen"] = True  # retries and redirects of this request pass through
         return None
+
+
+class PrivateAddressMiddleware(CrawlComponent):
+    """Refuse requests (redirects and discovered links included) to private, loopback and link-local addresses.
+
+    A page that redirects to 169.254.169.254 or 10.0.0.1 must not make the crawler reach into the
+    analyst's network. Hosts the incident's own sources name are allowed (the tests' loopback sites).
+    """
+
+    def process_request(self, request, spider=None):
+        host = (urlsplit(request.url).hostname or "").lower()
+        if host in self.context.own_hosts or not is_internal(host):
+            return None
+        raise IgnoreRequest(f"refused: {host} is a private, loopback or link-local address")
 
 
 class ConditionalListingsMiddleware(CrawlComponent):
@@ -87,3 +103,15 @@ def retry_after(response) -> float:
         return 0.0
     value = (response.headers.get(b"Retry-After") or b"").decode("latin-1").strip()
     return float(value) if value.isdigit() else 0.0
+
+
+def is_internal(host: str) -> bool:
+    """A host that names this machine or a private, link-local or reserved network (by address, or localhost)."""
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False  # a name: resolved by the downloader; names of internal hosts are not guessed here
+    return (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+            or address.is_multicast or address.is_unspecified)

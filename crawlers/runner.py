@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Optional
@@ -10,6 +11,7 @@ from typing import Any, Optional
 from scrapy.settings import Settings
 
 from crawlers.context import CrawlContext, CrawlReport
+from crawlers.workers import die_with_parent
 from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
@@ -114,12 +116,21 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     if not jobs:
         return CrawlReport(incident=incident.id)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+    try:
         future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})
-        try:
-            report = future.result()
-        except BrokenProcessPool:
-            raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None
+        report = future.result()
+    except BrokenProcessPool:
+        raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None
+    except BaseException:
+        # Stopped (Ctrl-C, SIGTERM): stop the crawl now instead of waiting for it; every stored batch is
+        # its own transaction, and its workers die with it.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     if report.store_error:
         raise StoreError(report.store_error)
     if report.parsed and not report.store_pipeline_ran:

@@ -38,6 +38,7 @@ DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    "crawlers.middlewares.PrivateAddressMiddleware": 40,
     "crawlers.middlewares.StoredPagesMiddleware": 50,
     "crawlers.middlewares.ConditionalListingsMiddleware": 60,
 }

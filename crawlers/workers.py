@@ -5,9 +5,28 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Optional
+
+
+def die_with_parent(parent: Optional[int] = None) -> None:
+    """Have the kernel stop this process when its parent dies (Linux), so a killed update leaves no orphan."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # not Linux: the parent's own cleanup is all there is
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the parent died before the line above took effect
+
+
+def _start_worker(parent: int, warm_up: Optional[Callable[[], None]]) -> None:
+    die_with_parent(parent)
+    if warm_up is not None:
+        warm_up()
 
 
 class WorkerCrashed(Exception):
@@ -25,7 +44,7 @@ class WorkerPool:
         """Start the worker processes now, so their imports overlap the crawl's first requests."""
         if self.workers and self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=self.warm_up)
+                                             initializer=_start_worker, initargs=(os.getpid(), self.warm_up))
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Call function(*args) in a worker and wait for it without blocking the reactor."""

@@ -7,6 +7,7 @@ from datetime import datetime, time, timezone
 import streamlit as st
 
 from dashboard import data
+from dashboard.render import literal
 from dashboard.view import FIGURE_KINDS, View, filters_key, sync_query, view_from_widgets, widget_state, yesterday
 from index.query import Filters
 from prahari.errors import PrahariError
@@ -17,7 +18,7 @@ url = data.current_store_url()
 try:
     counts = data.check_store(url)
 except PrahariError as exc:
-    st.error(str(exc))
+    st.error(literal(str(exc)))
     st.stop()
 
 # The URL is the source of truth when it changes from outside (first load, a shared link, a page link,

@@ -29,7 +29,7 @@ def current_store_url() -> str:
 @st.cache_resource(show_spinner=False)
 def _shared_store(url: str) -> tuple[Store, threading.Lock]:
     """One open store per dashboard server, with a lock: sessions take turns on its connection."""
-    return open_store(url), threading.Lock()
+    return open_store(url, create=False), threading.Lock()
 
 
 @contextmanager

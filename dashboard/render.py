@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 from prahari.highlight import fact_marks, segments, split_at
 from prahari.model import Article, Fact
@@ -12,6 +13,14 @@ COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": 
 STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em}"
          ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
          "mark{padding:0 .15em;border-radius:.2em}</style>")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def literal(text: str) -> str:
+    """User or page text for st.markdown/st.write/st.warning: shown as typed, never as links, images or HTML."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def mark(text: str, kind: str | None) -> str:

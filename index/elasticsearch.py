@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -17,10 +18,12 @@ from index.query import BoolNode, Filters, Node, Term
 from index.store import FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
-from prahari.errors import StoreError
+from prahari.errors import NoStore, StoreError
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
 SCHEMA_VERSION = 1
+PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
+FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
 BATCH = 1000  # hits per page when scanning
 BULK_CHUNK = 500  # documents per bulk request
@@ -52,18 +55,27 @@ def _analysed(text: str) -> str:
 class ElasticsearchStore(Store):
     """Store in an Elasticsearch cluster: http(s)://host:9200[/index-prefix] (default prefix: prahari)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
         try:
             from elasticsearch import Elasticsearch
         except ImportError:  # pragma: no cover - the client is in requirements.txt
             raise StoreError("the elasticsearch Python client is not installed: pip install -r requirements.txt") from None
         self.url = url
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError as exc:
+            raise StoreError(f"{url}: not a valid Elasticsearch URL ({exc})") from None
+        if not parts.hostname:
+            raise StoreError(f"{url}: no host in the Elasticsearch URL (e.g. http://127.0.0.1:9200)")
         self.prefix = parts.path.strip("/") or "prahari"
+        if not PREFIX.match(self.prefix):
+            raise StoreError(f"{url}: index prefix {self.prefix!r} must be lower-case letters, digits, - or _ "
+                             "(e.g. http://host:9200/myteam)")
         self.node = f"{parts.scheme}://{parts.netloc}"
         self.es = Elasticsearch(self.node, request_timeout=30, max_retries=3, retry_on_timeout=True)
         self._check_server()
-        self._ensure_indices()
+        self._ensure_indices(create)
 
     # --- setup -------------------------------------------------------------------------------------
 
@@ -79,7 +91,10 @@ class ElasticsearchStore(Store):
             raise StoreError(f"Elasticsearch at {self.node} refused {what}: {exc.message} ({exc.meta.status})") from None
 
     def _check_server(self) -> None:
-        nodes = self._call("a version check", self.es.nodes.info, node_id="_local", metric="_none")
+        # The first contact has a short timeout and no retries: a node that never answers is reported in
+        # seconds, not after the client's full retry budget.
+        first = self.es.options(request_timeout=FIRST_CONTACT_SECONDS, max_retries=0)
+        nodes = self._call("a version check", first.nodes.info, node_id="_local", metric="_none")
         versions = [n.get("version", "?") for n in (nodes.get("nodes") or {}).values()]
         major = int(versions[0].split(".")[0]) if versions and versions[0][0].isdigit() else 0
         if major != SUPPORTED_MAJOR:
@@ -89,10 +104,18 @@ class ElasticsearchStore(Store):
     def alias(self, kind: str) -> str:
         return f"{self.prefix}-{kind}"
 
-    def _ensure_indices(self) -> None:
+    def identity(self) -> str:
+        state = self._call("reading the cluster id", self.es.cluster.state, metric="metadata",
+                           filter_path="metadata.cluster_uuid")
+        return f"es:{(state.get('metadata') or {}).get('cluster_uuid', self.node)}/{self.prefix}"
+
+    def _ensure_indices(self, create: bool = True) -> None:
         for kind, properties in MAPPINGS.items():
             alias = self.alias(kind)
             found = self._call("an index check", self.es.options(ignore_status=404).indices.get, index=alias)
+            if found.meta.status == 404 and not create:
+                raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {alias} index): run "
+                              "`prahari update` first, or check --store")
             if found.meta.status == 404:
                 # The template holds the mapping, so every versioned index of this kind (a new version, a
                 # copy made by reindex) gets the same explicit mapping.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import IO, Any, Iterable, Iterator
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -17,12 +18,18 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def flat_row(record: dict[str, Any]) -> dict[str, Any]:
-    """One spreadsheet row: nested lists become JSON text, every text cell is neutralised."""
+# Characters a spreadsheet cell cannot hold (openpyxl refuses them; Excel cannot open the file).
+_NOT_IN_CELLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def flat_row(record: dict[str, Any], spreadsheet: bool = False) -> dict[str, Any]:
+    """One row: nested lists become JSON text, every text cell is neutralised (and cleaned for XLSX)."""
     row = {}
     for key, value in record.items():
         if isinstance(value, (list, dict)):
             value = json.dumps(value, ensure_ascii=False)
+        if spreadsheet and isinstance(value, str):
+            value = _NOT_IN_CELLS.sub("\ufffd", value)
         row[key] = neutralise(value)
     return row
 
@@ -52,7 +59,7 @@ def write_records(records: Iterable[dict[str, Any]], fmt: str, out: IO, fields: 
         sheet = workbook.create_sheet("export")
         sheet.append(list(fields))
         for record in records:
-            row = flat_row(record)
+            row = flat_row(record, spreadsheet=True)
             sheet.append([row.get(name) for name in fields])
             count += 1
         workbook.save(out)

@@ -170,11 +170,34 @@ class _Parser:
         return Term(words, prefix=prefix)
 
 
+MAX_QUERY_CHARS = 1000
+MAX_NESTING = 8  # parentheses inside parentheses
+MAX_TERMS = 64  # words and phrases in one query
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def parse_query(text: str) -> Node:
-    """Parse search text (words, "phrases", AND/OR/NOT, parentheses, prefix*) into a query tree."""
-    if not text or not text.strip():
+    """Parse search text (words, "phrases", AND/OR/NOT, parentheses, prefix*) into a query tree.
+
+    Any string gives a tree or one QuerySyntaxError; control characters (a NUL byte) count as spaces,
+    and deep nesting or very long queries are refused before they reach an engine's parser.
+    """
+    text = _CONTROL.sub(" ", text or "")
+    if not text.strip():
         raise QuerySyntaxError("empty search: type a word, a \"phrase\", or combine them with AND/OR/NOT")
-    return _Parser(_lex(text)).parse()
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"search too long: at most {MAX_QUERY_CHARS} characters")
+    tokens = _lex(text)
+    depth = deepest = 0
+    for kind, value in tokens:
+        if kind == "paren":
+            depth += 1 if value == "(" else -1
+            deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise QuerySyntaxError(f"too many nested parentheses: at most {MAX_NESTING} levels")
+    if sum(1 for kind, _value in tokens if kind in ("word", "phrase")) > MAX_TERMS:
+        raise QuerySyntaxError(f"too many search terms: at most {MAX_TERMS}")
+    return _Parser(tokens).parse()
 
 
 MAX_VARIANTS = 12  # per term, so a query never explodes

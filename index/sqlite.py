@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import replace
@@ -14,7 +17,7 @@ from index.query import Filters, Node, Phrase, Term
 from index.store import FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
-from prahari.errors import StoreError
+from prahari.errors import NoStore, StoreError
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
 # The default unicode61 tokenizer cuts Devanagari words at every vowel sign and virama;
@@ -126,26 +129,44 @@ def _analysed(text: str) -> str:
 class SQLiteStore(Store):
     """Store backed by one SQLite file (sqlite:///relative/path.db or sqlite:////absolute/path.db)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
         self.url = url
         path = url[len("sqlite:///"):]
         self.path = Path(path)
+        if path != ":memory:" and not self.path.exists() and not create:
+            raise NoStore(f"no store at {path}: run `prahari update` (or `prahari demo`) first, or check --store")
+        if path != ":memory:" and self.path.exists() and not self.path.is_file():
+            raise StoreError(f"cannot open store {path}: not a regular file")
         try:
             if path != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             self.db.create_function("id_rowid", 1, id_rowid, deterministic=True)
+            current = self._schema_version()  # before anything writes: a foreign file stays untouched
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            self._migrate(current)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from None
 
-    def _migrate(self) -> None:
+    def _schema_version(self) -> int:
+        """Our schema version; 0 for an empty file; a file that is not a Prahari store is refused."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() \
+            if "meta" in tables else None
+        if row is None or not str(row[0]).isdigit():
+            raise StoreError(f"{self.path} is not a Prahari store (no Prahari schema version); it was left "
+                             "untouched: give the right --store")
+        return int(row[0])
+
+    def identity(self) -> str:
+        return f"sqlite:{os.path.realpath(self.path)}"
+
+    def _migrate(self, current: int) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        current = int(row[0]) if row else 0
         if current > SCHEMA_VERSION:
             raise StoreError(f"store {self.path} has schema version {current}, newer than this Prahari "
                              f"({SCHEMA_VERSION}); upgrade Prahari")
@@ -438,3 +459,28 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self.db.close()
+
+
+def _one_line_errors(method):
+    """Turn sqlite3 errors raised while a store method runs (or while its results are read) into StoreErrors."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self, *args, **kwargs):
+            try:
+                yield from method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading store {self.path} failed: {exc}") from None
+        return generator
+
+    @functools.wraps(method)
+    def plain(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store {self.path} failed: {exc}") from None
+    return plain
+
+
+for _name, _method in list(vars(SQLiteStore).items()):
+    if not _name.startswith("_") and callable(_method):
+        setattr(SQLiteStore, _name, _one_line_errors(_method))

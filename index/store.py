@@ -48,6 +48,10 @@ class CrawlSide(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    @abstractmethod
+    def identity(self) -> str:
+        """What this store is, however its URL was spelled (a real file path; a cluster uuid and prefix)."""
+
 
 class ReadSide(ABC):
     """The read models the CLI, the digest and the dashboard use."""
@@ -117,12 +121,16 @@ class Store(CrawlSide, ReadSide):
     """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
 
 
-def open_store(url: str) -> Store:
-    """Open the store a URL names: sqlite:///relative.db, sqlite:////absolute.db, or http(s)://… for Elasticsearch."""
+def open_store(url: str, create: bool = True) -> Store:
+    """Open the store a URL names: sqlite:///relative.db, sqlite:////absolute.db, or http(s)://… for Elasticsearch.
+
+    create=False (read commands): a store that does not exist, or does not look like ours, is an error;
+    nothing is created or changed to open it.
+    """
     if url.startswith("sqlite:///"):
         from index.sqlite import SQLiteStore
-        return SQLiteStore(url)
+        return SQLiteStore(url, create)
     if url.startswith(("http://", "https://")):
         from index.elasticsearch import ElasticsearchStore  # imported only when asked for: SQLite users never need it
-        return ElasticsearchStore(url)
+        return ElasticsearchStore(url, create)
     raise StoreError(f"{url}: unknown store URL (use sqlite:///path/to/file.db or http://host:9200)")

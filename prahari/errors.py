@@ -15,3 +15,7 @@ class StoreError(PrahariError):
 
 class QuerySyntaxError(PrahariError):
     """A search query could not be parsed."""
+
+
+class NoStore(StoreError):
+    """A read command named a store that does not exist (nothing is created for it)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from prahari.errors import IncidentFileError
+from prahari.inputs import read_regular_file
 
 INCIDENTS_DIR = Path(__file__).parent / "incidents"
+MAX_INCIDENT_BYTES = 1024 * 1024
 SOURCE_TYPES = ("feed", "sitemap", "urls", "search", "archive")
 SEARCH_ENGINES = ("gdelt", "bing")
 ARCHIVES = ("commoncrawl", "wayback")
@@ -63,13 +65,19 @@ def _fail(path: Path, key: str, problem: str) -> IncidentFileError:
 def _check_url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise _fail(path, key, f"expected a URL, got {value!r}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise _fail(path, key, f"not a valid URL: {value!r} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(path, key, f"not an http(s) URL: {value!r}")
     return value
 
 
 def _check_date(path: Path, key: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()  # a time of day is more than the window needs: the day is what counts
     if isinstance(value, date):
         return value
     try:
@@ -140,18 +148,30 @@ def _parse_archive(path: Path, key: str, raw: dict) -> Source:
                                                      for e, u in endpoints.items()}})
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: an incident file never needs them, and they can expand without end."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in incident files",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def load_incident(path: Path) -> Incident:
     """Read and validate one incident file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IncidentFileError(f"{path}: file not found") from None
+        text = read_regular_file(path, MAX_INCIDENT_BYTES, IncidentFileError).decode("utf-8")
+        raw = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader that also refuses aliases
     except (OSError, UnicodeDecodeError) as exc:
         raise IncidentFileError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
         raise IncidentFileError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except ValueError as exc:  # a value YAML reads as a timestamp but is not a real date (2022-13-45)
+        raise IncidentFileError(f"{path}: not a valid date or value ({exc})") from None
     if not isinstance(raw, dict):
         raise IncidentFileError(f"{path}: expected a mapping of keys (id, title, start, relevance, sources)")
     for key in ("id", "title", "start", "relevance", "sources"):
@@ -161,14 +181,22 @@ def load_incident(path: Path) -> Incident:
     groups = relevance.get("all") if isinstance(relevance, dict) else None
     if not isinstance(groups, list) or not groups or not all(isinstance(g, list) and g for g in groups):
         raise _fail(path, "relevance.all", "expected a list of keyword groups, each a non-empty list")
+    for number, group in enumerate(groups):
+        for term in group:
+            if not isinstance(term, (str, int, float)) or isinstance(term, bool) or not str(term).strip():
+                raise _fail(path, f"relevance.all[{number}]", f"expected words, got {term!r}")
     sources = raw["sources"]
     if not isinstance(sources, list) or not sources:
         raise _fail(path, "sources", "expected a non-empty list")
+    start = _check_date(path, "start", raw["start"])
+    end = _check_date(path, "end", raw["end"]) if raw.get("end") else None
+    if end and end < start:
+        raise _fail(path, "end", f"{end} is before start {start}")
     return Incident(
         id=str(raw["id"]),
         title=str(raw["title"]),
-        start=_check_date(path, "start", raw["start"]),
-        end=_check_date(path, "end", raw["end"]) if raw.get("end") else None,
+        start=start,
+        end=end,
         relevance_groups=[[str(term) for term in group] for group in groups],
         sources=[_parse_source(path, i, s) for i, s in enumerate(sources)],
         path=path,

@@ -102,7 +102,7 @@ def test_a_second_update_on_the_same_store_refuses_to_start(tmp_path, capsys):
         first = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
                                   "--store", store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            lock = lock_path(store)
+            lock = lock_path(f"sqlite:{tmp_path}/locked.db")
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not (lock.exists() and lock.read_text().startswith("pid")):
                 time.sleep(0.1)

@@ -102,7 +102,8 @@ def test_default_store_is_per_user_not_per_folder(tmp_path):
     assert one.returncode == 0, one.stderr
     store_line = next(line for line in one.stdout.splitlines() if line.startswith("store: "))
     assert store_line == next(line for line in two.stdout.splitlines() if line.startswith("store: "))
-    assert str(home) in store_line and "articles: 0" in one.stdout
+    assert str(home) in store_line and "not created yet" in one.stdout  # a read command creates nothing
+    assert not (home / ".local" / "share" / "prahari" / "prahari.db").exists()
 
 
 def test_update_refuses_success_when_the_store_pipeline_never_ran(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
 from urllib.parse import urlsplit
@@ -13,9 +14,30 @@ from crawlers.context import CrawlContext
 from prahari.model import RawPage
 
 
+SKIPPED_ON_PURPOSE = ("already stored", "--max-pages")  # IgnoreRequest reasons that are not failures
+MAX_INFLATED_BYTES = 50 * 1024 * 1024  # a gzip sitemap or WARC record never inflates beyond this
+
+
 def is_http(url: str) -> bool:
     """Only http(s) links are ever followed."""
-    return urlsplit(url).scheme in ("http", "https")
+    try:
+        return urlsplit(url).scheme in ("http", "https")
+    except ValueError:
+        return False
+
+
+def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
+    """Gunzip one member, at most `limit` bytes (raises ValueError with the reason: too large, damaged)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error as exc:
+        raise ValueError(f"damaged gzip data ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise ValueError(f"inflates to more than {limit // 1024 // 1024} MB")
+    if not inflater.eof:
+        raise ValueError("truncated gzip data")
+    return out
 
 
 class ArticleSpider(scrapy.Spider):
@@ -36,6 +58,20 @@ class ArticleSpider(scrapy.Spider):
 
     def parse_listing(self, response):
         raise NotImplementedError
+
+    def link(self, response, href: Optional[str]) -> Optional[str]:
+        """An http(s) link of a listing made absolute; a malformed one is counted as failed and skipped."""
+        if not href:
+            return None
+        try:
+            url = response.urljoin(href.strip())
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            self.context.report.fail("malformed link in a listing")
+            self.logger.warning("%s: malformed link %r", response.url, href[:200])
+            return None
+        return url if parts.scheme in ("http", "https") and parts.hostname else None
 
     def listing_request(self, url: str, callback):
         """A request for a feed, sitemap or search-result listing (sent conditionally when known)."""
@@ -87,13 +123,16 @@ class ArticleSpider(scrapy.Spider):
                       hint_title=response.meta.get("hint_title"), incident=self.context.incident.id)
 
     def article_failed(self, failure, listing: bool = False):
-        """Count a page that could not be fetched; the crawl goes on."""
-        if failure.check(IgnoreRequest) and not getattr(failure.value, "response", None):
-            return  # skipped on purpose (already stored, robots.txt, --max-pages): counted elsewhere
-        reason = type(failure.value).__name__
+        """Count a page that could not be fetched, once, with its reason; the crawl goes on."""
         response = getattr(failure.value, "response", None)
-        if response is not None:
+        if failure.check(IgnoreRequest) and response is None:
+            reason = str(failure.value) or "refused"
+            if reason.startswith(SKIPPED_ON_PURPOSE):
+                return  # already stored, or --max-pages: counted by the middleware that skipped it
+        elif response is not None:
             reason = f"HTTP {response.status}"
+        else:
+            reason = type(failure.value).__name__
         self.context.report.fail(reason, listing=listing)
         self.logger.warning("failed %s: %s", failure.request.url, reason)
 

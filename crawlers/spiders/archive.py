@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import zlib
 from datetime import date, datetime, timedelta, timezone
 from io import BytesIO
 from typing import Iterator, Optional
@@ -15,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from crawlers.context import archive_outlet
-from crawlers.spiders import ArticleSpider
+from crawlers.spiders import ArticleSpider, inflate
 from prahari.incident import ARCHIVES
 from prahari.model import RawPage
 
@@ -233,7 +232,12 @@ class ArchiveSpider(ArticleSpider):
         if when is None or (self.since and when.date() < self.since) or when.date() > self.until_day:
             self.context.report.skipped_outside_dates += 1
             return False
-        host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+        try:
+            host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+            urlsplit(url).port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            self.context.report.fail("malformed URL in an archive index")
+            return False
         if host not in source.domains:
             return False
         if source.url_contains and not any(word.casefold() in unquote(url).casefold() for word in source.url_contains):
@@ -300,15 +304,10 @@ class ArchiveSpider(ArticleSpider):
     @staticmethod
     def read_warc(data: bytes) -> tuple[bytes, str, Optional[str]]:
         """(HTML body, content type, problem) from one gzip member holding a WARC response record."""
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            raw = inflater.decompress(data, MAX_RECORD_BYTES)
-        except zlib.error as exc:
+            raw = inflate(data, MAX_RECORD_BYTES)
+        except ValueError as exc:
             return b"", "", f"truncated or damaged WARC record ({exc})"
-        if inflater.unconsumed_tail:
-            return b"", "", "archive record larger than 10 MB"
-        if not inflater.eof:
-            return b"", "", "truncated or damaged WARC record (the gzip member ends early)"
         try:
             for record in ArchiveIterator(BytesIO(raw)):
                 if record.rec_type != "response":

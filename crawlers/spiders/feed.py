@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import feedparser
 
-from crawlers.spiders import ArticleSpider, is_http
+from crawlers.spiders import ArticleSpider
 
 
 class FeedSpider(ArticleSpider):
@@ -25,12 +25,12 @@ class FeedSpider(ArticleSpider):
             return
         self.remember_validators(response)
         for entry in parsed.entries:
-            link = entry.get("link")
-            if not link or not is_http(response.urljoin(link)):
+            link = self.link(response, entry.get("link"))
+            if not link:
                 continue
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
             published = (datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat()
                          if stamp else None)
             if not self.in_window(published):
                 continue
-            yield self.article_request(response.urljoin(link), published, entry.get("title"))
+            yield self.article_request(link, published, entry.get("title"))

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import feedparser
 
-from crawlers.spiders import ArticleSpider, is_http
+from crawlers.spiders import ArticleSpider
 
 ENDPOINTS = {
     "gdelt": "https://api.gdeltproject.org/api/v2/doc/doc",
@@ -77,7 +77,8 @@ class SearchSpider(ArticleSpider):
             return
         self.context.report.search_results += len(results)
         for url, published, title in results:
-            if is_http(url) and self.in_window(published):
+            url = self.link(response, url)
+            if url and self.in_window(published):
                 yield self.article_request(url, published, title)
 
     def _gdelt(self, response) -> Optional[list[tuple[str, Optional[str], Optional[str]]]]:
@@ -110,5 +111,9 @@ class SearchSpider(ArticleSpider):
                 continue
             stamp = entry.get("published_parsed") or entry.get("updated_parsed")
             published = datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc).isoformat() if stamp else None
-            out.append((unwrap_bing_link(response.urljoin(entry["link"])), published, entry.get("title")))
+            try:
+                link = unwrap_bing_link(response.urljoin(entry["link"]))
+            except ValueError:
+                link = entry["link"]  # malformed: self.link counts it when the results are read
+            out.append((link, published, entry.get("title")))
         return out

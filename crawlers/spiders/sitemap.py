@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 from datetime import date
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from crawlers.spiders import ArticleSpider, day_of, is_http
+from crawlers.spiders import ArticleSpider, day_of, inflate
 
 _PARSER = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -32,8 +31,12 @@ class SitemapSpider(ArticleSpider):
         if self.not_modified(response):
             return
         body = response.body
-        if body[:2] == b"\x1f\x8b":
-            body = gzip.decompress(body)
+        if body[:2] == b"\x1f\x8b":  # a raw .xml.gz (a Content-Encoding gzip is undone by Scrapy, capped)
+            try:
+                body = inflate(body)
+            except ValueError as exc:
+                self.bad_listing(response, f"gzip sitemap: {exc}")
+                return
         root = etree.fromstring(body, _PARSER) if body.strip() else None
         if root is None or etree.QName(root).localname not in ("urlset", "sitemapindex"):
             self.bad_listing(response, "not a sitemap")
@@ -42,20 +45,19 @@ class SitemapSpider(ArticleSpider):
             # An index is always read in full (its children are what change); archives outside the
             # incident's dates are skipped by their lastmod or the month in their URL.
             for child in root.xpath("//*[local-name()='sitemap']"):
-                loc = _text(child, "loc")
-                url = response.urljoin(loc) if loc else None
-                if url and is_http(url) and self.child_in_window(url, _text(child, "lastmod")):
+                url = self.link(response, _text(child, "loc"))
+                if url and self.child_in_window(url, _text(child, "lastmod")):
                     yield self.listing_request(url, self.parse_listing)
             return
         self.remember_validators(response)
         for entry in root.xpath("//*[local-name()='url']"):
-            loc = _text(entry, "loc")
-            if not loc or not is_http(response.urljoin(loc)):
+            loc = self.link(response, _text(entry, "loc"))
+            if not loc:
                 continue
             published = _text(entry, "publication_date") or _text(entry, "lastmod")
             if not self.in_window(published):
                 continue
-            yield self.article_request(response.urljoin(loc), published, _text(entry, "title"))
+            yield self.article_request(loc, published, _text(entry, "title"))
 
     def child_in_window(self, url: str, lastmod: str | None) -> bool:
         """Whether a child sitemap can hold articles from the incident's dates."""

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.render import STYLE, item_html, legend_html, member_html
+from dashboard.render import STYLE, item_html, legend_html, literal, member_html
 from dashboard.view import filters_key, sync_query, view_from_widgets
 from prahari.errors import QuerySyntaxError
 
@@ -40,10 +40,10 @@ if view.q:
     try:
         articles = data.search(url, key, view.q)
     except QuerySyntaxError as exc:
-        st.warning(str(exc))
+        st.warning(literal(str(exc)))
         st.stop()
     total = len(articles)
-    st.write(f"**{total}** articles match “{view.q}” (best 200, in time order)")
+    st.write(f"**{total}** articles match “{literal(view.q)}” (best 200, in time order)")
 else:
     pages_total = max(1, -(-data.count_articles(url, key) // data.PAGE_SIZE))
     page = st.number_input("Page", min_value=1, max_value=pages_total, value=1, step=1, key="page") - 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
+import threading
 from dataclasses import fields
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,9 +17,10 @@ from typing import Optional
 from index.query import Filters, Scope, build_search
 from index.store import Store, open_store
 from prahari import __version__
-from prahari.app.files import atomic_output
+from prahari.app.output import atomic_output, printable
 from prahari.config import absolute_store, store_url
-from prahari.errors import PrahariError
+from prahari.errors import NoStore, PrahariError
+from prahari.inputs import read_regular_file
 from prahari.model import Article, RawPage, fact_to_record
 
 EXIT_USAGE = 2
@@ -28,14 +33,34 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from None
 
 
-def _positive(value: str) -> int:
+MAX_COUNT = 1_000_000_000  # --limit, --max-pages: more than any store holds
+MAX_DAYS = 36_500
+
+
+def _whole(value: str, low: int, high: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {value!r}")
+        number = low - 1
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {value!r}")
     return number
+
+
+def _positive(value: str) -> int:
+    return _whole(value, 0, MAX_COUNT)
+
+
+def _days(value: str) -> int:
+    return _whole(value, 0, MAX_DAYS)
+
+
+def _port(value: str) -> int:
+    return _whole(value, 1, 65535)
+
+
+def _whole_or_zero_port(value: str) -> int:
+    return _whole(value, 0, 65533)  # 0: the default; three consecutive ports from here
 
 
 def _add_store(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +89,8 @@ def _filters(args: argparse.Namespace) -> Filters:
 
 
 def _open(args: argparse.Namespace) -> Store:
-    return open_store(store_url(args.store))
+    """The store a read command works on: it must exist and be ours (nothing is created for a typo)."""
+    return open_store(store_url(args.store), create=False)
 
 
 def _say(message: str) -> None:
@@ -80,7 +106,11 @@ def cmd_update(args: argparse.Namespace) -> int:
     from prahari.app.update import run_update
 
     overrides = _crawl_overrides(args, **({"PRAHARI_REFRESH": True} if args.refresh else {}))
-    run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages, overrides)
+    as_json = args.format == "json"  # the summaries as JSON on stdout; the readable lines go to stderr
+    summaries = run_update(store_url(args.store), [args.incident] if args.incident else [], args.max_pages,
+                           overrides, sys.stderr if as_json else None)
+    if as_json:
+        print(json.dumps(summaries, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -135,7 +165,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from nlp.extract import ExtractionError, parse_datetime
+    from nlp.extract import MAX_PAGE_BYTES, ExtractionError, parse_datetime
     from prahari.app.ingest import annotate, build_article
 
     target = args.target
@@ -143,10 +173,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         article = _fetch_one(target, args)
     else:
         path = Path(target)
-        try:
-            body = path.read_bytes()
-        except OSError as exc:
-            raise PrahariError(f"{target}: cannot read: {exc.strerror}") from None
+        body = read_regular_file(path, MAX_PAGE_BYTES)
         page = RawPage(url=path.resolve().as_uri(), body=body, hint_published=args.published,
                        fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         try:
@@ -161,8 +188,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(record, ensure_ascii=False, indent=2))
     else:
-        print(f"{article.title}\n{article.language} · {article.published or 'no date'} · {article.author or ''}\n")
-        print(article.text)
+        print(printable(f"{article.title}\n{article.language} · {article.published or 'no date'} · "
+                        f"{article.author or ''}\n"))
+        print(printable(article.text))
     return 0
 
 
@@ -206,7 +234,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(json.dumps([a.to_record() for a in results], ensure_ascii=False, indent=2))
     else:
         for article in results:
-            print(_article_row(article) + f"\n{'':18}{article.url}")
+            print(printable(_article_row(article) + f"\n{'':18}{article.url}"))
         print(f"{len(results)} result{'s' if len(results) != 1 else ''}", file=sys.stderr)
     return 0
 
@@ -287,7 +315,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from prahari.app.reindex import reindex
 
     source_url, target_url = absolute_store(args.source), absolute_store(args.target)
-    source = open_store(source_url)
+    source = open_store(source_url, create=False)
     try:
         target = open_store(target_url)
         try:
@@ -308,7 +336,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     url = store_url(args.store)
-    store = open_store(url)
+    try:
+        store = open_store(url, create=False)
+    except NoStore:
+        print(f"prahari {__version__}\nstore: {url} (not created yet: `prahari update` or `prahari demo` creates it)")
+        return 0
     try:
         counts = store.counts()
     finally:
@@ -332,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bundled incident id (aiims-2022) or a YAML file (a name ending in .yaml/.yml or "
                         "containing /); default: every bundled incident with real sources")
     p.add_argument("--max-pages", type=_positive, default=0, metavar="N", help="fetch at most N article pages")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: one summary per incident on stdout (counts, and every page not stored with why)")
     p.add_argument("--refresh", action="store_true",
                    help="fetch article pages already stored, and feeds that answer 'not modified', again")
     _add_store(p)
@@ -381,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--days days. Atom output is a feed analysts can subscribe to.")
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--since", type=_instant, metavar="DATE", help="YYYY-MM-DD (midnight UTC) or an ISO-8601 time")
-    when.add_argument("--days", type=_positive, metavar="N", help="the last N days (1 = since this time yesterday)")
+    when.add_argument("--days", type=_days, metavar="N", help="the last N days (1 = since this time yesterday)")
     p.add_argument("--format", choices=("md", "html", "atom"), default="md")
     p.add_argument("--incident", metavar="ID", help="only this incident")
     p.add_argument("--lang", choices=("hi", "en"), help="only Hindi or only English reports")
@@ -392,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="serve the searchable timeline in the browser (Streamlit, 127.0.0.1)",
                        description="Start the dashboard over a store on http://127.0.0.1:PORT/. Filters live in the "
                                    "URL, so a view can be bookmarked and shared.")
-    p.add_argument("--port", type=_positive, default=8501, help="port on 127.0.0.1 (default 8501)")
+    p.add_argument("--port", type=_port, default=8501, help="port on 127.0.0.1 (default 8501)")
     _add_store(p)
     p.set_defaults(func=cmd_dashboard)
 
@@ -405,8 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="serve the bundled sample site on 127.0.0.1, crawl it and index it")
     p.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard afterwards")
-    p.add_argument("--port", type=_positive, default=8501, help="dashboard port")
-    p.add_argument("--site-port", type=_positive, default=0, help="first of three sample-site ports (default 8631)")
+    p.add_argument("--port", type=_port, default=8501, help="dashboard port")
+    p.add_argument("--site-port", type=_whole_or_zero_port, default=0, help="first of three sample-site ports (default 8631)")
     _add_store(p)
     p.set_defaults(func=cmd_demo)
 
@@ -420,15 +454,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(BaseException):
+    """SIGTERM: stop like Ctrl-C, cleaning up on the way out (the crawl child is stopped too)."""
+
+
+def _stop(signum, frame):
+    raise Stopped()
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe or a full disk, later writes to stdout (and the flush at exit) go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the prahari console script."""
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a full disk under stdout shows here, not as a traceback at exit
+        return code
     except PrahariError as exc:
-        print(f"prahari: error: {exc}", file=sys.stderr)
+        print(f"prahari: error: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except BrokenPipeError:  # `prahari timeline | head`: the reader has all it wanted
+        _quiet_stdout()
+        return 0
+    except OSError as exc:  # stdout on a full disk, a closed terminal
+        if exc.errno not in (errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT):
+            raise
+        _quiet_stdout()
+        print(f"prahari: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyboardInterrupt, Stopped):
         print("prahari: interrupted; everything stored so far is kept, rerun to continue", file=sys.stderr)
         return 130
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import replace
 from datetime import datetime, timezone
-from xml.sax.saxutils import escape as xml_escape
+import re
+from xml.sax.saxutils import escape as _xml_escape
 
 from index.query import Filters
 from index.store import Store
@@ -13,6 +14,13 @@ from prahari.highlight import fact_marks, segments
 from prahari.model import Article, Fact
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+# Characters XML 1.0 does not allow at all, even escaped: dropped so the feed stays well-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_escape(text: str, entities: dict | None = None) -> str:
+    """Escape text for XML, without the control characters XML 1.0 forbids."""
+    return _xml_escape(_NOT_XML.sub("", text), entities or {})
 
 
 def build_digest(store: Store, since: str, filters: Filters) -> dict:

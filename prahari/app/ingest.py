@@ -44,7 +44,7 @@ def build_article(page: RawPage) -> Article:
     declared = fields["canonical"]
     # A same-site rel=canonical folds AMP and tracking variants; a cross-site one (syndication) is not
     # trusted for identity, near-duplicate detection groups those copies instead.
-    if declared and urlsplit(declared).netloc == urlsplit(page.url).netloc:
+    if declared and urlsplit(declared).netloc == urlsplit(page.url).netloc and not names_a_listing(declared, page.url):
         canon = canonical_url(declared)
     return Article(
         id=article_id_for(canon), url=page.url, canonical_url=canon, source=urlsplit(page.url).netloc,
@@ -53,6 +53,13 @@ def build_article(page: RawPage) -> Article:
         author=fields["author"], incident=page.incident, content_hash=content_hash(fields["text"]),
         extraction=fields["extraction"],
     )
+
+
+def names_a_listing(canonical: str, url: str) -> bool:
+    """A rel=canonical naming the site root or a section above the page (a template bug), not the page itself."""
+    declared = urlsplit(canonical).path.rstrip("/")
+    own = urlsplit(canonical_url(url)).path.rstrip("/")  # AMP and tracking variants folded first
+    return not declared or (own != declared and own.startswith(declared + "/"))
 
 
 def apply_relevance(article: Article, incident: Optional[Incident]) -> None:

@@ -34,7 +34,7 @@ def run_dashboard(url: str, port: int, verbose: bool = False) -> int:
     """Serve the dashboard until stopped: this process is replaced by Streamlit, so signals reach it directly."""
     if not 0 < port < 65536:
         raise PrahariError(f"--port {port}: not a TCP port (1-65535)")
-    open_store(url).close()  # a store that cannot be opened is reported here, in one line
+    open_store(url, create=False).close()  # a store that cannot be opened is reported here, in one line
     if port_in_use(port):
         raise PrahariError(f"port {port} on 127.0.0.1 is already in use; pick another with --port")
     command, env = dashboard_command(url, port, verbose)

@@ -13,19 +13,23 @@ from typing import Iterator
 from prahari.errors import PrahariError
 
 
-def lock_path(store_url: str) -> Path:
-    """Beside the SQLite file; for a server store, in the user's cache directory."""
-    if store_url.startswith("sqlite:///") and store_url != "sqlite:///:memory:":
-        return Path(store_url[len("sqlite:///"):] + ".update.lock")
-    digest = hashlib.sha1(store_url.encode("utf-8")).hexdigest()[:16]
+def lock_path(identity: str) -> Path:
+    """Beside the SQLite file; for a server store, in the user's cache directory.
+
+    Keyed on the store's identity (its real path; its cluster id and index prefix), so the same store
+    reached through a symlink, or as localhost and 127.0.0.1, takes the same lock.
+    """
+    if identity.startswith("sqlite:") and identity != "sqlite::memory:":
+        return Path(identity[len("sqlite:"):] + ".update.lock")
+    digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "prahari" / "locks"
     return cache / f"{digest}.lock"
 
 
 @contextmanager
-def update_lock(store_url: str) -> Iterator[None]:
+def update_lock(identity: str, store_url: str) -> Iterator[None]:
     """Hold the update lock of a store, or fail at once naming the run that holds it."""
-    path = lock_path(store_url)
+    path = lock_path(identity)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+", encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 
+from prahari.app.output import printable
 from prahari.model import Article
 
 
@@ -43,4 +44,4 @@ def timeline_table(articles: list[Article]) -> str:
             copy = " [copy]" if article.duplicate_of else ""
             lines.append(f"    {(article.published or '')[11:16]:5}  {article.language}  {article.source:22.22}  "
                          f"{article.title}{copy}")
-    return "\n".join(lines)
+    return printable("\n".join(lines))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Optional, TextIO
 
 from index.query import Filters
 from index.store import open_store
+from prahari.app.output import printable
 from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident, default_incidents, find_incident
 
@@ -21,18 +22,23 @@ def _say(message: str) -> None:
 
 
 def run_update(url: str, incident_refs: list[str], max_pages: int = 0,
-               overrides: Optional[dict] = None) -> list[dict]:
+               overrides: Optional[dict] = None, report_to: Optional[TextIO] = None) -> list[dict]:
     """Crawl each incident (default: the bundled real ones) into the store; print progress and a summary."""
     from prahari.app.lock import update_lock
 
     incidents = [find_incident(ref) for ref in incident_refs] if incident_refs else default_incidents()
-    open_store(url).close()  # fail early, with a clear message, if the store cannot be opened
-    with update_lock(url):
-        return [update_one(url, incident, max_pages, overrides) for incident in incidents]
+    store = open_store(url)  # fail early, with a clear message, if the store cannot be opened
+    try:
+        identity = store.identity()
+    finally:
+        store.close()
+    with update_lock(identity, url):
+        return [update_one(url, incident, max_pages, overrides, report_to or sys.stdout) for incident in incidents]
 
 
-def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Optional[dict] = None) -> dict:
-    """Crawl one incident; print its summary line and what is new; return the summary."""
+def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Optional[dict] = None,
+               report_to: TextIO = sys.stdout) -> dict:
+    """Crawl one incident; print its summary line and what is new (to report_to); return the summary."""
     from crawlers.runner import run_crawl
 
     run_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -44,7 +50,9 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
     summary = {"incident": incident.id, "fetched": report.fetched, "stored": report.stored,
                "relevant": report.relevant, "facts": report.facts, "dropped": dict(report.dropped),
-               "failed": dict(report.failed), "skipped_already_stored": report.skipped_already_stored,
+               "failed": dict(report.failed), "failed_pages": report.failed_pages,
+               "failed_listings": report.failed_listings, "skipped_already_stored": report.skipped_already_stored,
+               "skipped_max_pages": report.skipped_max_pages, "skipped_outside_dates": report.skipped_outside_dates,
                "listings_not_modified": report.listings_not_modified, "requests": report.requests,
                "seconds": round(time.monotonic() - started, 1)}
     for outlet, listed in sorted(report.archive_listed.items()):
@@ -55,21 +63,21 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
                                        "relevant": report.archive_relevant[outlet]}
                               for outlet, listed in report.archive_listed.items()}
     for reason, count in sorted(report.dropped.items()):
-        _say(f"  dropped {count}: {reason}")
+        _say(printable(f"  dropped {count}: {reason}"))
     for reason, count in sorted(report.failed.items()):
-        _say(f"  failed {count}: {reason}")
+        _say(printable(f"  failed {count}: {reason}"))
     print(f"update {incident.id}: {report.fetched} pages fetched, {report.stored} stored "
           f"({report.relevant} relevant, {report.facts} facts), {sum(report.dropped.values())} dropped, "
           f"{report.failed_pages + report.failed_listings} failed, "
-          f"{report.skipped_already_stored} already stored, in {summary['seconds']}s", flush=True)
+          f"{report.skipped_already_stored} already stored, in {summary['seconds']}s", file=report_to, flush=True)
     try:
-        summary.update(whats_new(url, incident.id, run_started))
+        summary.update(whats_new(url, incident.id, run_started, report_to))
     except StoreError as exc:
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
     return summary
 
 
-def whats_new(url: str, incident_id: str, since: str) -> dict:
+def whats_new(url: str, incident_id: str, since: str, report_to: TextIO = sys.stdout) -> dict:
     """Print and return the relevant articles, facts and entities this run saw for the first time."""
     store = open_store(url)
     try:
@@ -81,10 +89,12 @@ def whats_new(url: str, incident_id: str, since: str) -> dict:
         store.close()
     names = (", ".join(e["entity"].name for e in entities[:NEW_ENTITIES_NAMED])
              + (" …" if len(entities) > NEW_ENTITIES_NAMED else ""))
-    print(f"new in {incident_id}: {len(articles)} articles, {facts} facts, {len(entities)} entities"
-          + (f" ({names})" if entities else ""), flush=True)
+    print(printable(f"new in {incident_id}: {len(articles)} articles, {facts} facts, {len(entities)} entities"
+          + (f" ({names})" if entities else "")), file=report_to, flush=True)
     for article in articles[:NEW_ARTICLES_SHOWN]:
-        print(f"  + {(article.published or '')[:10]} {article.language} {article.source}: {article.title}", flush=True)
+        print(printable(f"  + {(article.published or '')[:10]} {article.language} {article.source}: {article.title}"),
+              file=report_to, flush=True)
     if len(articles) > NEW_ARTICLES_SHOWN:
-        print(f"  … and {len(articles) - NEW_ARTICLES_SHOWN} more (prahari digest --since {since[:10]})", flush=True)
+        print(f"  … and {len(articles) - NEW_ARTICLES_SHOWN} more (prahari digest --since {since[:10]})",
+              file=report_to, flush=True)
     return {"new_articles": len(articles), "new_facts": facts, "new_entities": len(entities)}
