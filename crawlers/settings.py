@@ -8,7 +8,9 @@ USER_AGENT = "Prahari/0.1 (+news research; bilingual incident tracking)"
 ROBOTSTXT_OBEY = True
 REMOTE_CONTROL_ENABLED = False
 TELNETCONSOLE_ENABLED = False
-LOG_LEVEL = "ERROR"  # routine messages only with prahari -v (LOG_LEVEL=INFO)
+# The Scrapy log is off: every page not stored is in the summary with its reason (prahari -v turns the log on).
+LOG_ENABLED = False
+LOG_LEVEL = "INFO"
 
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 16

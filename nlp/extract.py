@@ -61,6 +61,7 @@ _VISIBLE_TEXT = lxml.etree.XPath("//body//text()[not(ancestor::script) and not(a
 DATELINE_SCAN = 3000  # characters of page text searched for a dateline when no element is named like one
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HAS_TIME = re.compile(r"\d{1,2}[:.]\d{2}")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SHORT_BODY = 200  # characters: a precise-pass body this short triggers the fallbacks
 JSONLD_SHARE = 0.8  # …as does one shorter than this share of the page's JSON-LD articleBody
 FALLBACK_GAIN = 1.5  # a fallback body replaces the precise one only when this many times as long
@@ -337,7 +338,8 @@ def extract_page(body: bytes, url: Optional[str], content_type: Optional[str] = 
     """Read one page into article fields; raise ExtractionError when there is no article."""
     if len(body) > MAX_PAGE_BYTES:
         raise ExtractionError(f"page too large ({len(body) // 1024 // 1024} MB > {MAX_PAGE_BYTES // 1024 // 1024} MB)")
-    html = decode_html(body, content_type)
+    # Control characters are not text (and lxml trees holding them break trafilatura's pass).
+    html = _CONTROL_CHARS.sub(" ", decode_html(body, content_type))
     if not html.strip():
         raise ExtractionError("empty page")
     try:

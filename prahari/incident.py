@@ -169,9 +169,10 @@ def load_incident(path: Path) -> Incident:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
-        raise IncidentFileError(f"{path}: {where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())  # one line, always
+        raise IncidentFileError(f"{path}: {where}: not valid YAML ({problem})") from None
     except ValueError as exc:  # a value YAML reads as a timestamp but is not a real date (2022-13-45)
-        raise IncidentFileError(f"{path}: not a valid date or value ({exc})") from None
+        raise IncidentFileError(f"{path}: not a valid date or value ({' '.join(str(exc).split())})") from None
     if not isinstance(raw, dict):
         raise IncidentFileError(f"{path}: expected a mapping of keys (id, title, start, relevance, sources)")
     for key in ("id", "title", "start", "relevance", "sources"):

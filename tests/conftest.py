@@ -55,3 +55,16 @@ def wait_until_stored(db_path: Path, seconds: float = 90) -> int:
             except sqlite3.Error:
                 stored = 0
     return stored
+
+
+def marked_processes(mark: str) -> list[int]:
+    """Processes whose environment carries the mark (a command started with it, its crawl child, its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if mark.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

@@ -109,7 +109,9 @@ class ArticleSpider(scrapy.Spider):
 
     def article_request(self, url: str, published: Optional[str] = None, title: Optional[str] = None):
         """A request for an article page, carrying the date and title its listing gave."""
-        return scrapy.Request(url, callback=self.parse_article, errback=self.article_failed,
+        # dont_filter: the crawl context already fetches each page once (StoredPagesMiddleware); Scrapy's own
+        # duplicate filter would silently drop a redirect back to the same URL instead of counting the loop.
+        return scrapy.Request(url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
                               meta={"prahari_article": True, "hint_published": published, "hint_title": title})
 
     def parse_article(self, response):

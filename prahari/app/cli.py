@@ -99,7 +99,7 @@ def _say(message: str) -> None:
 
 def _crawl_overrides(args: argparse.Namespace, **extra) -> dict:
     """Scrapy settings the command line changes: -v turns the Scrapy log on."""
-    return {**({"LOG_LEVEL": "INFO"} if args.verbose else {}), **extra}
+    return {**({"LOG_ENABLED": True} if args.verbose else {}), **extra}
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -459,6 +459,13 @@ class Stopped(BaseException):
 
 
 def _stop(signum, frame):
+    """SIGTERM (and the retry alarm): raise Stopped, but never inside a finalizer, where Python would only
+    print it as an ignored exception; there, try again in a moment."""
+    while frame is not None:
+        if frame.f_code.co_name in ("__del__", "_finalize", "__exit__"):
+            signal.setitimer(signal.ITIMER_REAL, 0.02)
+            return
+        frame = frame.f_back
     raise Stopped()
 
 
@@ -476,6 +483,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGALRM, _stop)
     try:
         code = args.func(args)
         sys.stdout.flush()  # a full disk under stdout shows here, not as a traceback at exit

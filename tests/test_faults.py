@@ -1,0 +1,181 @@
+"""Faults: update, reprocess and reindex killed at seeded random points, an Elasticsearch node that answers
+429/503, and a disk that fills. After each: nothing lost, nothing duplicated, no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prahari.app.cli import main
+from prahari.app.sample.site import SampleSite, load_articles
+from tests.conftest import export_records, marked_processes, write_incident
+from tests.test_store_contract import es_node
+
+KILL_POINTS = 20
+SEED = 20221123
+
+
+def kill_chain(argv: list[str], low: float, high: float, seed: int) -> list[str]:
+    """Start the command KILL_POINTS times, each stopped (SIGTERM or SIGKILL) at a seeded random moment.
+
+    Returns the stderr of every stopped run; asserts no process outlives any of them.
+    """
+    rng = random.Random(seed)
+    errors = []
+    for point in range(KILL_POINTS):
+        mark = f"PRAHARI_FAULT_{uuid.uuid4().hex}"
+        process = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", *argv], env={**os.environ, mark: "1"},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(rng.uniform(low, high))
+        process.send_signal(signal.SIGTERM if point % 2 == 0 else signal.SIGKILL)
+        errors.append(process.communicate(timeout=30)[1])
+        deadline = time.monotonic() + 10
+        while marked_processes(mark) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marked_processes(mark) == [], f"kill point {point}: a process outlived the command"
+    return errors
+
+
+def assert_no_traceback(errors: list[str]) -> None:
+    for err in errors:
+        assert "Traceback" not in err, err
+
+
+def test_update_survives_twenty_kills(tmp_path, capsys):
+    with SampleSite(article_delay=0.05) as site:
+        incident = write_incident(site, tmp_path)
+        store = f"sqlite:///{tmp_path}/killed.db"
+        errors = kill_chain(["update", "--incident", str(incident), "--store", store], 0.8, 4.0, SEED)
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+    assert_no_traceback(errors)
+    records = export_records(store, capsys, "--include-irrelevant")
+    slugs = sorted(r["canonical_url"].rsplit("/news/", 1)[1] for r in records)
+    assert slugs == sorted(a["slug"] for a in load_articles()), "nothing lost, nothing duplicated"
+
+
+def facts_of(store: str, capsys) -> list[tuple]:
+    capsys.readouterr()
+    assert main(["export", "--what", "facts", "--store", store, "--include-irrelevant"]) == 0
+    return sorted((f["id"], f["sentence"]) for f in map(json.loads, capsys.readouterr().out.splitlines()))
+
+
+def test_reprocess_survives_twenty_kills(crawled, tmp_path, capsys):
+    import shutil
+
+    source, incident = crawled
+    store = f"sqlite:///{tmp_path}/reprocess.db"
+    shutil.copy(source[len("sqlite:///"):], store[len("sqlite:///"):])
+    before = export_records(store, capsys, "--include-irrelevant")
+    facts_before = facts_of(store, capsys)
+    errors = kill_chain(["reprocess", "--store", store, "--incident", str(incident)], 0.5, 4.0, SEED + 1)
+    assert main(["reprocess", "--store", store, "--incident", str(incident)]) == 0
+    assert_no_traceback(errors)
+    after = export_records(store, capsys, "--include-irrelevant")
+    keep = ("id", "title", "text", "relevant", "story_id", "published")
+    assert sorted(tuple(r[k] for k in keep) for r in after) == sorted(tuple(r[k] for k in keep) for r in before)
+    assert facts_of(store, capsys) == facts_before
+
+
+def test_reindex_survives_twenty_kills(crawled, tmp_path, capsys):
+    source, _ = crawled
+    target = f"sqlite:///{tmp_path}/copy.db"
+    errors = kill_chain(["reindex", "--from", source, "--to", target], 0.3, 2.5, SEED + 2)
+    assert main(["reindex", "--from", source, "--to", target]) == 0
+    assert_no_traceback(errors)
+    assert export_records(target, capsys, "--include-irrelevant") == export_records(source, capsys,
+                                                                                    "--include-irrelevant")
+    assert facts_of(target, capsys) == facts_of(source, capsys)
+
+
+class FlakyProxy:
+    """Forwards to Elasticsearch, answering every third _bulk request 429 or 503 instead."""
+
+    def __init__(self, upstream: str):
+        self.upstream, self.bulk, self.refused = upstream, 0, 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if "_bulk" in self.path:
+                    proxy.bulk += 1
+                    if proxy.bulk % 3 == 0:
+                        proxy.refused += 1
+                        status = 429 if proxy.refused % 2 else 503
+                        payload = json.dumps({"error": "busy", "status": status}).encode()
+                        return self._answer(status, {"Content-Type": "application/json"}, payload)
+                request = urllib.request.Request(proxy.upstream + self.path, data=body or None, method=self.command,
+                                                 headers={k: v for k, v in self.headers.items()
+                                                          if k.lower() not in ("host", "content-length")})
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as answer:
+                        return self._answer(answer.status, dict(answer.headers.items()), answer.read())
+                except urllib.error.HTTPError as exc:
+                    return self._answer(exc.code, dict(exc.headers.items()), exc.read())
+
+            def _answer(self, status, headers, payload):
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_elasticsearch_answering_429_and_503_during_bulk_writes_loses_nothing(site, tmp_path, capsys):
+    proxy = FlakyProxy(es_node())
+    try:
+        incident = write_incident(site, tmp_path)
+        store = f"{proxy.url}/flaky{uuid.uuid4().hex[:8]}"
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+        assert proxy.refused >= 1, "the proxy did refuse some bulk requests"
+        records = export_records(store, capsys, "--include-irrelevant")
+    finally:
+        proxy.stop()
+    assert sorted(r["canonical_url"].rsplit("/news/", 1)[1] for r in records) == sorted(
+        a["slug"] for a in load_articles())
+
+
+def test_a_disk_that_fills_stops_update_with_one_line_and_loses_nothing(tmp_path, capsys):
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (700 * 1024, 700 * 1024))
+
+    with SampleSite() as site:
+        incident = write_incident(site, tmp_path)
+        store = f"sqlite:///{tmp_path}/full.db"
+        full = subprocess.run([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
+                               "--store", store], preexec_fn=small_disk, capture_output=True, text=True, timeout=300)
+        assert full.returncode == 2, full.stderr
+        last = full.stderr.strip().splitlines()[-1]
+        assert last.startswith("prahari: error:") and "Traceback" not in full.stderr
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+    records = export_records(store, capsys, "--include-irrelevant")
+    assert sorted(r["canonical_url"].rsplit("/news/", 1)[1] for r in records) == sorted(
+        a["slug"] for a in load_articles())
