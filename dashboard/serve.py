@@ -8,6 +8,13 @@ from pathlib import Path
 
 def main() -> int:
     """`python -m dashboard.serve [streamlit run options]`: what `prahari dashboard` runs."""
+    from streamlit import logger
+
+    # The warm imports below run before Streamlit reads --logger.level: apply it now, so its start-up
+    # warnings ("No runtime found …") stay quiet unless prahari dashboard -v asked for the log.
+    level = sys.argv[sys.argv.index("--logger.level") + 1] if "--logger.level" in sys.argv[:-1] else "info"
+    logger.set_log_level(level.upper())
+
     import altair  # noqa: F401  (imported here so the first session does not wait for them)
     import pandas  # noqa: F401
 

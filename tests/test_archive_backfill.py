@@ -46,6 +46,22 @@ def sample_captures(site: SampleSite) -> tuple[list[Capture], dict]:
     return captures, expected
 
 
+def live_stories(capsys) -> list[list[str]]:
+    """Story groups (by slug) of a live crawl of the sample site."""
+    import tempfile
+
+    from tests.conftest import write_incident
+
+    with SampleSite() as site, tempfile.TemporaryDirectory() as scratch:
+        incident = write_incident(site, Path(scratch))
+        store = f"sqlite:///{scratch}/live.db"
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+        records = export_records(store, capsys, "--include-irrelevant")
+    slug = {r["id"]: r["canonical_url"].rsplit("/news/", 1)[1] for r in records}
+    return sorted(sorted(slug[r["id"]] for r in records if r["story_id"] == story)
+                  for story in {r["story_id"] for r in records})
+
+
 def archive_incident(directory: Path, archives: FakeArchives, extra_sources: list | None = None) -> Path:
     path = directory / "aiims-archive.yaml"
     path.write_text(yaml.safe_dump({
@@ -79,6 +95,11 @@ def test_backfill_stores_in_window_pages_once_with_original_urls(tmp_path, capsy
                 else:  # the page's own date, never the capture time
                     assert record["published"][:16] == article["published"][:16]
             assert {r["language"] for r in records if r["relevant"]} == {"hi", "en"}
+            # Syndicated copies form the same stories as in a live crawl of the same pages.
+            slug = {r["id"]: r["url"].rsplit("/news/", 1)[1] for r in records}
+            stories = sorted(sorted(slug[r["id"]] for r in records if r["story_id"] == story)
+                             for story in {r["story_id"] for r in records})
+            assert stories == live_stories(capsys)
             assert "failed 1: truncated or damaged WARC record" in out.err
             assert "failed 1: archive capture is not HTML (application/pdf)" in out.err
             assert "archive commoncrawl 127.0.0.1:" in out.err and "archive wayback 127.0.0.1:" in out.err

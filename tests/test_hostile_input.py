@@ -219,6 +219,19 @@ def test_dashboard_never_renders_markdown_from_the_query(crawled, monkeypatch):
     assert "\\[Session expired" in shown
 
 
+@pytest.mark.parametrize("q", ["(" * 40 + "ransom" + ")" * 40, "(" * 1000 + "a" + ")" * 1000, "ransom\x00 AND (",
+                               '"unclosed'])
+def test_dashboard_hostile_queries_give_a_message_not_a_traceback(crawled, monkeypatch, q):
+    store, _ = crawled
+    monkeypatch.setenv("PRAHARI_STORE", store)
+    data.check_store.clear()
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.query_params["q"] = q
+    app.run()
+    assert not app.exception, app.exception
+    assert app.warning or any("articles match" in m.value for m in app.markdown)
+
+
 # 10: a redirect into the cloud metadata address (or any private network) is refused and counted
 def test_redirect_to_a_private_address_is_refused(tmp_path, capsys):
     with SampleSite() as site:

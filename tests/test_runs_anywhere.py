@@ -138,8 +138,9 @@ def test_extract_url_fetches_one_page_from_the_sample_site(tmp_path):
 def test_sigterm_to_dashboard_frees_its_port_and_a_taken_port_is_one_line(tmp_path, crawled):
     store, _ = crawled
     port = free_port_run(1)
+    log = open(tmp_path / "dashboard.log", "w+", encoding="utf-8")
     process = subprocess.Popen([PRAHARI, "dashboard", "--port", str(port), "--store", store], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_dashboard(f"http://127.0.0.1:{port}", process)
         taken = run_prahari("dashboard", "--port", str(port), "--store", store, cwd=tmp_path, timeout=60)
@@ -152,9 +153,12 @@ def test_sigterm_to_dashboard_frees_its_port_and_a_taken_port_is_one_line(tmp_pa
         while port_in_use(port) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not port_in_use(port), "no orphan may keep the dashboard port"
+        log.seek(0)
+        assert "No runtime found" not in log.read(), "Streamlit's start-up warnings stay off without -v"
     finally:
         if process.poll() is None:
             process.kill()
+        log.close()
 
 
 # Imports run one way: the core, then nlp and index, then the services and crawlers, then the CLI and dashboard.

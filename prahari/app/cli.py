@@ -403,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_timeline)
 
     p = sub.add_parser("export", help="export articles or facts with links to their sources")
-    p.add_argument("--what", choices=("articles", "facts", "claims"), default="articles")
+    p.add_argument("--what", choices=("articles", "facts"), default="articles")
     p.add_argument("--format", choices=("jsonl", "json", "csv", "xlsx"), default="jsonl")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     _add_filters(p, irrelevant=True)
