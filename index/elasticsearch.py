@@ -110,12 +110,19 @@ class ElasticsearchStore(Store):
         return f"es:{(state.get('metadata') or {}).get('cluster_uuid', self.node)}/{self.prefix}"
 
     def _ensure_indices(self, create: bool = True) -> None:
+        checks = {kind: self._call("an index check", self.es.options(ignore_status=404).indices.get,
+                                   index=self.alias(kind)) for kind in MAPPINGS}
+        for kind, found in checks.items():  # an index in the way is reported before anything else
+            if found.meta.status != 404 and self.alias(kind) in found:
+                raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
+                                 f"prefix ({self.node}/myprefix) or delete it")
+        missing = [self.alias(kind) for kind, found in checks.items() if found.meta.status == 404]
+        if missing and not create:
+            raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {missing[0]} index): run "
+                          "`prahari update` first, or check --store")
         for kind, properties in MAPPINGS.items():
             alias = self.alias(kind)
-            found = self._call("an index check", self.es.options(ignore_status=404).indices.get, index=alias)
-            if found.meta.status == 404 and not create:
-                raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {alias} index): run "
-                              "`prahari update` first, or check --store")
+            found = checks[kind]
             if found.meta.status == 404:
                 # The template holds the mapping, so every versioned index of this kind (a new version, a
                 # copy made by reindex) gets the same explicit mapping.
@@ -196,7 +203,7 @@ class ElasticsearchStore(Store):
                 "content_hash": article.content_hash, "bands": bands,
                 "signature": base64.b64encode(signature).decode("ascii"),
                 "record": {"entities": record["entities"], "figures": record["figures"], "dates": record["dates"],
-                           "extraction": article.extraction}}})
+                           "extraction": article.extraction, "archive": article.archive}}})
             for entity in article.entities:
                 entities[entity.id] = entity
         # Old facts of these articles go (the distribution has no delete-by-query); new ones come in below.
@@ -303,7 +310,8 @@ class ElasticsearchStore(Store):
                                           "fetched", "first_seen", "author", "text", "relevant", "relevance",
                                           "incident", "story_id", "duplicate_of", "content_hash")},
             "entities": record.get("entities"), "figures": record.get("figures"), "dates": record.get("dates"),
-            "extraction": record.get("extraction"), "facts": [plain(f) for f in facts or []]})
+            "extraction": record.get("extraction"), "archive": record.get("archive"),
+            "facts": [plain(f) for f in facts or []]})
 
     ARTICLE_SORT = [{"published_key": "asc"}, {"id": "asc"}]
     FACT_SORT = [{"event_key": "asc"}, {"published_key": "asc"}, {"id": "asc"}]

@@ -90,11 +90,15 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, """
     ALTER TABLE articles ADD COLUMN extraction TEXT;
     """),
+    # v7: where a backfilled article came from (web archive, capture time, WARC record or replay URL).
+    (7, """
+    ALTER TABLE articles ADD COLUMN archive TEXT;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
-                   "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction")
+                   "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
 
 
 def _fts_quote(token: str) -> str:
@@ -232,7 +236,8 @@ class SQLiteStore(Store):
                   "content_hash": article.content_hash, "relevant": int(article.relevant),
                   "entities": json.dumps(record["entities"], ensure_ascii=False),
                   "figures": json.dumps(record["figures"], ensure_ascii=False),
-                  "dates": json.dumps(record["dates"], ensure_ascii=False)}
+                  "dates": json.dumps(record["dates"], ensure_ascii=False),
+                  "archive": json.dumps(record["archive"]) if record["archive"] else None}
         placeholders = ",".join("?" for _ in ARTICLE_COLUMNS)
         self.db.execute(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES ({placeholders})",
                         [values[c] for c in ARTICLE_COLUMNS])
@@ -270,6 +275,7 @@ class SQLiteStore(Store):
         data = dict(row)
         for key in ("entities", "figures", "dates"):
             data[key] = json.loads(data[key] or "[]")
+        data["archive"] = json.loads(data["archive"]) if data.get("archive") else None
         return Article.from_record(data)
 
     def get_article(self, article_id: str) -> Optional[Article]:

@@ -154,6 +154,7 @@ class Article:
     duplicate_of: Optional[str] = None
     content_hash: Optional[str] = None
     extraction: Optional[str] = None  # which path produced the body: precise | recall | json-ld
+    archive: Optional[dict[str, Any]] = None  # a backfilled capture: archive, timestamp, WARC file/offset or replay
     entities: list[Entity] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
@@ -162,7 +163,7 @@ class Article:
     EXPORT_FIELDS = (
         "id", "url", "canonical_url", "source", "title", "language", "published", "fetched",
         "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
-        "duplicate_of", "entities", "figures", "dates", "extraction",
+        "duplicate_of", "entities", "figures", "dates", "extraction", "archive",
     )
 
     def to_record(self) -> dict[str, Any]:

@@ -95,6 +95,12 @@ def test_backfill_stores_in_window_pages_once_with_original_urls(tmp_path, capsy
                 else:  # the page's own date, never the capture time
                     assert record["published"][:16] == article["published"][:16]
             assert {r["language"] for r in records if r["relevant"]} == {"hi", "en"}
+            backfilled = [r["archive"] for r in records if r["archive"]]
+            assert len(backfilled) >= len(expected) - 1, "where each backfilled article came from is kept"
+            for where in backfilled:
+                assert where["timestamp"] == IN_WINDOW and (
+                    {"filename", "offset", "length"} <= set(where) if where["archive"] == "commoncrawl"
+                    else where["replay_url"].endswith("id_/" + next(r["url"] for r in records if r["archive"] is where)))
             # Syndicated copies form the same stories as in a live crawl of the same pages.
             slug = {r["id"]: r["url"].rsplit("/news/", 1)[1] for r in records}
             stories = sorted(sorted(slug[r["id"]] for r in records if r["story_id"] == story)

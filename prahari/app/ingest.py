@@ -51,7 +51,7 @@ def build_article(page: RawPage) -> Article:
         title=fields["title"], language=fields["language"], text=fields["text"],
         published=fields["published"], fetched=page.fetched_at, first_seen=page.fetched_at,
         author=fields["author"], incident=page.incident, content_hash=content_hash(fields["text"]),
-        extraction=fields["extraction"],
+        extraction=fields["extraction"], archive=page.archive,
     )
 
 
