@@ -68,3 +68,19 @@ def marked_processes(mark: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def kill_update_midway(incident: Path, store_path: Path) -> int:
+    """Start `prahari update` in its own session, SIGKILL the whole group once it stored something; the count."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
+                             "--store", f"sqlite:///{store_path}"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored = wait_until_stored(store_path)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return stored

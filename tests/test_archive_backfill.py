@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +10,7 @@ import yaml
 from prahari.app.cli import main
 from prahari.app.sample.site import SampleSite
 from tests.archive_fakes import Capture, FakeArchives
-from tests.conftest import export_records, wait_until_stored
+from tests.conftest import export_records, kill_update_midway
 from tests.test_store_contract import fresh_store
 
 IN_WINDOW = "20221128103000"
@@ -127,12 +123,7 @@ def test_killed_backfill_resumes_with_everything_once(tmp_path, capsys):
         with FakeArchives(captures, data_delay=1.5) as archives:
             incident = archive_incident(tmp_path, archives)
             store = f"sqlite:///{tmp_path}/killed.db"
-            proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
-                                     "--store", store], start_new_session=True,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            stored = wait_until_stored(tmp_path / "killed.db")
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            stored = kill_update_midway(incident, tmp_path / "killed.db")
             assert 0 < stored < len(expected), "the kill should land mid-backfill"
             archives.data_delay = 0
             assert main(["update", "--incident", str(incident), "--store", store]) == 0

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from prahari.app.cli import main
 from prahari.app.sample.site import SampleSite, load_articles
-from tests.conftest import export_records, wait_until_stored, write_incident
+from tests.conftest import export_records, kill_update_midway, write_incident
 
 GOOD = "<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{p}</p></article></body></html>"
 CP1252_TEXT = "The AIIMS server attack \u2014 officials\u2019 \u201cransomware\u201d caf\u00e9 statement, in full detail."
@@ -109,12 +105,7 @@ def test_killed_update_resumes_with_nothing_lost_or_duplicated(tmp_path, capsys)
     with SampleSite(article_delay=0.15) as site:
         incident = write_incident(site, tmp_path)
         store = f"sqlite:///{tmp_path}/killed.db"
-        proc = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
-                                 "--store", store], start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stored = wait_until_stored(tmp_path / "killed.db")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stored = kill_update_midway(incident, tmp_path / "killed.db")
         assert 0 < stored < len(load_articles()), "the kill should land mid-crawl"
         site.article_delay = 0
         assert main(["update", "--incident", str(incident), "--store", store]) == 0

@@ -48,6 +48,14 @@ def story_page(title: str) -> bytes:
             "</html>").encode("utf-8")
 
 
+def serve_hostile_page(site: SampleSite, directory: Path, title: str) -> tuple[Path, str]:
+    """Serve a story page with this title on the sample site; (an incident listing it, a fresh store URL)."""
+    page = story_page(title)
+    site.extra_routes["/hostile"] = lambda s, p: (200, {"Content-Type": "text/html"}, page)
+    incident = incident_file(directory, [{"type": "urls", "urls": [site.base_url("chronicle") + "/hostile"]}])
+    return incident, f"sqlite:///{directory}/s.db"
+
+
 def incident_file(directory: Path, sources: list, **extra) -> Path:
     path = directory / f"i-{uuid.uuid4().hex[:6]}.yaml"
     path.write_text(yaml.safe_dump({**VALID, **extra, "sources": sources}, allow_unicode=True), encoding="utf-8")
@@ -193,10 +201,7 @@ def test_incident_files_that_would_hang_or_explode(tmp_path, capsys):
 # 8: control characters in a page title never reach the terminal
 def test_control_characters_in_titles_are_not_printed(tmp_path, capsys):
     with SampleSite() as site:
-        page = story_page("AIIMS server \x1b]0;pwned\x07 attack \x1b[2J")
-        site.extra_routes["/esc"] = lambda s, p: (200, {"Content-Type": "text/html"}, page)
-        incident = incident_file(tmp_path, [{"type": "urls", "urls": [site.base_url("chronicle") + "/esc"]}])
-        store = f"sqlite:///{tmp_path}/s.db"
+        incident, store = serve_hostile_page(site, tmp_path, "AIIMS server \x1b]0;pwned\x07 attack \x1b[2J")
         capsys.readouterr()
         assert main(["update", "--incident", str(incident), "--store", store]) == 0
         assert main(["search", "AIIMS", "--store", store]) == 0
@@ -291,10 +296,7 @@ def test_nul_byte_in_a_query_is_a_space(crawled, capsys):
 # 16: control characters in an XLSX cell and in the Atom digest
 def test_xlsx_and_atom_with_control_characters(tmp_path, capsys):
     with SampleSite() as site:
-        page = story_page("AIIMS server \x01 attack \x0b report")
-        site.extra_routes["/ctl"] = lambda s, p: (200, {"Content-Type": "text/html"}, page)
-        incident = incident_file(tmp_path, [{"type": "urls", "urls": [site.base_url("chronicle") + "/ctl"]}])
-        store = f"sqlite:///{tmp_path}/s.db"
+        incident, store = serve_hostile_page(site, tmp_path, "AIIMS server \x01 attack \x0b report")
         assert main(["update", "--incident", str(incident), "--store", store]) == 0
     out = tmp_path / "x.xlsx"
     assert main(["export", "--format", "xlsx", "--out", str(out), "--store", store]) == 0
