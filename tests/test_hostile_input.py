@@ -62,6 +62,20 @@ def incident_file(directory: Path, sources: list, **extra) -> Path:
     return path
 
 
+@pytest.fixture()
+def dashboard_app(crawled, monkeypatch):
+    """The dashboard under AppTest over the crawled store; its cached store connection is dropped afterwards,
+    so no test after it shares an open SQLite connection (and its POSIX locks) with this process."""
+    import gc
+
+    store, _ = crawled
+    monkeypatch.setenv("PRAHARI_STORE", store)
+    data.check_store.clear()
+    yield AppTest.from_file(APP, default_timeout=60)
+    data._shared_store.clear()
+    gc.collect()
+
+
 def one_line_error(capsys, code: int, *expect: str) -> str:
     err = capsys.readouterr().err.strip()
     assert code == 2, err
@@ -211,11 +225,8 @@ def test_control_characters_in_titles_are_not_printed(tmp_path, capsys):
 
 
 # 9: the search box's text is shown as text: no links, images or HTML from a shared URL
-def test_dashboard_never_renders_markdown_from_the_query(crawled, monkeypatch):
-    store, _ = crawled
-    monkeypatch.setenv("PRAHARI_STORE", store)
-    data.check_store.clear()
-    app = AppTest.from_file(APP, default_timeout=60)
+def test_dashboard_never_renders_markdown_from_the_query(dashboard_app):
+    app = dashboard_app
     app.query_params["q"] = "ransom [Session expired, log in](http://evil.example/login) ![t](http://evil.example/t.png)"
     app.run()
     assert not app.exception
@@ -226,11 +237,8 @@ def test_dashboard_never_renders_markdown_from_the_query(crawled, monkeypatch):
 
 @pytest.mark.parametrize("q", ["(" * 40 + "ransom" + ")" * 40, "(" * 1000 + "a" + ")" * 1000, "ransom\x00 AND (",
                                '"unclosed'])
-def test_dashboard_hostile_queries_give_a_message_not_a_traceback(crawled, monkeypatch, q):
-    store, _ = crawled
-    monkeypatch.setenv("PRAHARI_STORE", store)
-    data.check_store.clear()
-    app = AppTest.from_file(APP, default_timeout=60)
+def test_dashboard_hostile_queries_give_a_message_not_a_traceback(dashboard_app, q):
+    app = dashboard_app
     app.query_params["q"] = q
     app.run()
     assert not app.exception, app.exception
