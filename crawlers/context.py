@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -57,6 +57,11 @@ class CrawlReport:
         """Count a fetched page that was not stored, with why."""
         self.dropped[reason] += 1
 
+    def counts(self) -> dict[str, int]:
+        """Every whole-number counter by name (what `update --format json` reports)."""
+        return {f.name: value for f in fields(self)
+                if isinstance(value := getattr(self, f.name), int) and not isinstance(value, bool)}
+
     @property
     def clean(self) -> bool:
         """A complete run: nothing failed, nothing cut short, the store answered throughout."""
@@ -102,15 +107,16 @@ class CrawlContext:
         self.pool.shutdown()
         if self.store is None:
             return
+        report, done = self.report, {}
+        if report.clean:
+            done.update(self.fresh_validators)
+        # An archive listing read to the end is not listed again, even if some captures failed (they are
+        # counted with their reason); a run that was stopped or cut short lists again next time.
+        if report.finished_cleanly and not report.skipped_max_pages and not report.store_error:
+            done.update(self.archive_listed)
         try:
-            if self.report.clean and self.fresh_validators:
-                self.store.save_listing_validators(self.fresh_validators)
-            # An archive listing read to the end is not listed again, even if some captures failed (they are
-            # counted with their reason); a run that was stopped or cut short lists again next time.
-            report = self.report
-            if self.archive_listed and report.finished_cleanly and not report.skipped_max_pages \
-                    and not report.store_error:
-                self.store.save_listing_validators(self.archive_listed)
+            if done:
+                self.store.save_listing_validators(done)
         except StoreError as exc:  # not saving validators only costs a full read of the listings next time
             self.report.store_error = self.report.store_error or str(exc)
         finally:

@@ -12,13 +12,13 @@ import json
 import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
-from urllib.parse import urlsplit
 
 from index.query import BoolNode, Filters, Node, Term
 from index.store import FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
+from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
 SCHEMA_VERSION = 1
@@ -61,11 +61,9 @@ class ElasticsearchStore(Store):
         except ImportError:  # pragma: no cover - the client is in requirements.txt
             raise StoreError("the elasticsearch Python client is not installed: pip install -r requirements.txt") from None
         self.url = url
-        try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError as exc:
-            raise StoreError(f"{url}: not a valid Elasticsearch URL ({exc})") from None
+        parts = split_url(url)
+        if parts is None:
+            raise StoreError(f"{url}: not a valid Elasticsearch URL (a port out of range or a broken host)")
         if not parts.hostname:
             raise StoreError(f"{url}: no host in the Elasticsearch URL (e.g. http://127.0.0.1:9200)")
         self.prefix = parts.path.strip("/") or "prahari"

@@ -222,9 +222,14 @@ def strip_site_suffix(title: str, site_name: Optional[str]) -> str:
     return title
 
 
+def json_ld_article(tree) -> dict:
+    """The page's JSON-LD NewsArticle (or Article, BlogPosting…) object, or {}."""
+    return next((o for o in _json_ld_objects(tree) if _is_article(o)), {})
+
+
 def read_metadata(tree, hint_published: Optional[str] = None) -> dict[str, Optional[str]]:
-    """Headline, published time, author and canonical link, from JSON-LD, meta tags and <time>."""
-    article = next((o for o in _json_ld_objects(tree) if _is_article(o)), {})
+    """Headline, published time, author, canonical link and the JSON-LD body, from JSON-LD, meta tags and <time>."""
+    article = json_ld_article(tree)
     tags = meta_tags(tree)
     site_name = _meta(tags, "og:site_name")
     headline = article.get("headline") if isinstance(article.get("headline"), str) else None
@@ -246,7 +251,7 @@ def read_metadata(tree, hint_published: Optional[str] = None) -> dict[str, Optio
     author = _author_name(article.get("author")) or _author_name(_meta(tags, "author", "article:author"))
     canonical = next(iter(tree.xpath("//link[@rel='canonical']/@href")), None)
     return {"title": nfc(" ".join((headline or "").split())), "published": published, "author": author,
-            "canonical": canonical, "site_name": site_name}
+            "canonical": canonical, "site_name": site_name, "jsonld_body": jsonld_body(article)}
 
 
 def _paragraph_chars(element) -> int:
@@ -293,9 +298,8 @@ def _trafilatura(tree, url: Optional[str], precise: bool) -> str:
                                include_tables=False, deduplicate=False) or ""
 
 
-def jsonld_body(tree) -> str:
-    """The articleBody (or text) a page's JSON-LD NewsArticle declares, as plain text."""
-    article = next((o for o in _json_ld_objects(tree) if _is_article(o)), {})
+def jsonld_body(article: dict) -> str:
+    """The articleBody (or text) a JSON-LD NewsArticle object declares, as plain text."""
     body = article.get("articleBody") or article.get("text")
     if not isinstance(body, str) or not body.strip():
         return ""
@@ -308,8 +312,8 @@ def jsonld_body(tree) -> str:
     return body
 
 
-def extract_body(tree, url: Optional[str], title: Optional[str] = None,
-                 html: Optional[str] = None) -> tuple[str, str]:
+def extract_body(tree, url: Optional[str], title: Optional[str] = None, html: Optional[str] = None,
+                 declared: Optional[str] = None) -> tuple[str, str]:
     """The article body as plain text and the path that produced it: "precise", "recall" or "json-ld".
 
     Rule: the precise pass (boilerplate pruned, trafilatura without its slower comparison pass) is kept
@@ -317,9 +321,10 @@ def extract_body(tree, url: Optional[str], title: Optional[str] = None,
     articleBody. Then trafilatura's recall pass (on the unpruned page) and the JSON-LD body are candidates
     too, and one replaces the body only when at least FALLBACK_GAIN times as long (a longer text with the
     same story mostly means boilerplate came along). The tree is pruned in place; `html` (the page as
-    text) rebuilds the unpruned page for the recall pass.
+    text) rebuilds the unpruned page for the recall pass; `declared` is the JSON-LD body when the caller has
+    already read it (read_metadata does).
     """
-    declared = clean_lines(jsonld_body(tree), title)
+    declared = clean_lines(jsonld_body(json_ld_article(tree)) if declared is None else declared, title)
     pristine = None if html is not None else copy.deepcopy(tree)
     # What is never the story goes first (in C): every later pass, ours and trafilatura's, runs on less.
     lxml.etree.strip_elements(tree, *NEVER_TEXT, lxml.etree.Comment, with_tail=False)
@@ -350,7 +355,8 @@ def extract_page(body: bytes, url: Optional[str], content_type: Optional[str] = 
     except (lxml.etree.ParserError, ValueError) as exc:
         raise ExtractionError(f"not HTML: {exc}") from None
     meta = read_metadata(tree, hint_published)
-    text, path = extract_body(tree, url, meta["title"], html)  # after the metadata: it prunes the tree
+    # After the metadata: extract_body prunes the tree.
+    text, path = extract_body(tree, url, meta["title"], html, meta["jsonld_body"])
     if not text:
         raise ExtractionError("no article text found")
     title = meta["title"] or nfc(hint_title or "") or text.split("\n")[0][:200]

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import urlsplit
 
 import yaml
 
 from prahari.errors import IncidentFileError
-from prahari.inputs import read_regular_file
+from prahari.inputs import read_regular_file, split_url
 
 INCIDENTS_DIR = Path(__file__).parent / "incidents"
 MAX_INCIDENT_BYTES = 1024 * 1024
@@ -65,11 +64,9 @@ def _fail(path: Path, key: str, problem: str) -> IncidentFileError:
 def _check_url(path: Path, key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise _fail(path, key, f"expected a URL, got {value!r}")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as exc:
-        raise _fail(path, key, f"not a valid URL: {value!r} ({exc})") from None
+    parts = split_url(value)
+    if parts is None:
+        raise _fail(path, key, f"not a valid URL: {value!r}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(path, key, f"not an http(s) URL: {value!r}")
     return value

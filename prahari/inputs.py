@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
+from urllib.parse import SplitResult, urlsplit
 
 from prahari.errors import PrahariError
 
@@ -21,3 +23,13 @@ def read_regular_file(path: Path, limit: int, error: type[PrahariError] = Prahar
     if len(data) > limit:
         raise error(f"{path}: larger than {limit // 1024} KB")
     return data
+
+
+def split_url(url: str) -> Optional[SplitResult]:
+    """The parts of a URL, or None when it is malformed (a broken IPv6 host, a port out of range)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return None
+    return parts

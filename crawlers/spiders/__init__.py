@@ -5,12 +5,12 @@ from __future__ import annotations
 import zlib
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 
 from crawlers.context import CrawlContext
+from prahari.inputs import split_url
 from prahari.model import RawPage
 
 
@@ -19,11 +19,9 @@ MAX_INFLATED_BYTES = 50 * 1024 * 1024  # a gzip sitemap or WARC record never inf
 
 
 def is_http(url: str) -> bool:
-    """Only http(s) links are ever followed."""
-    try:
-        return urlsplit(url).scheme in ("http", "https")
-    except ValueError:
-        return False
+    """Only well-formed http(s) links are ever followed."""
+    parts = split_url(url)
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def inflate(data: bytes, limit: int = MAX_INFLATED_BYTES) -> bytes:
@@ -52,12 +50,9 @@ class ArticleSpider(scrapy.Spider):
         self.until: Optional[date] = context.incident.end
 
     async def start(self):
-        """Every start URL is a listing (feed, sitemap, search results), read by parse_listing."""
+        """Every start URL is a listing (feed, sitemap, search results), read by the subclass's parse_listing."""
         for url in self.start_urls:
             yield self.listing_request(url, self.parse_listing)
-
-    def parse_listing(self, response):
-        raise NotImplementedError
 
     def link(self, response, href: Optional[str]) -> Optional[str]:
         """An http(s) link of a listing made absolute; a malformed one is counted as failed and skipped."""
@@ -65,13 +60,13 @@ class ArticleSpider(scrapy.Spider):
             return None
         try:
             url = response.urljoin(href.strip())
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - raises ValueError for a port out of range
         except ValueError:
+            url = None
+        if url is None or split_url(url) is None:
             self.context.report.fail("malformed link in a listing")
             self.logger.warning("%s: malformed link %r", response.url, href[:200])
             return None
-        return url if parts.scheme in ("http", "https") and parts.hostname else None
+        return url if is_http(url) else None
 
     def listing_request(self, url: str, callback):
         """A request for a feed, sitemap or search-result listing (sent conditionally when known)."""

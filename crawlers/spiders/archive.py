@@ -16,12 +16,20 @@ from warcio.exceptions import ArchiveLoadFailed
 from crawlers.context import archive_outlet
 from crawlers.spiders import ArticleSpider, inflate
 from prahari.incident import ARCHIVES
+from prahari.inputs import split_url
 from prahari.model import RawPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 WAYBACK_PAGE = 5000  # captures per CDX answer
 MAX_RECORD_BYTES = 10 * 1024 * 1024  # a WARC record inflates to at most this (a gzip bomb is cut off)
 CRAWL_SPAN = timedelta(days=45)  # a crawl without from/to in collinfo.json: its id's week ± this
+
+
+def not_html(content_type: str) -> Optional[str]:
+    """Why a capture of this content type is not an article page, or None when it is HTML."""
+    if content_type.split(";")[0].strip().lower() in HTML_TYPES:
+        return None
+    return f"archive capture is not HTML ({content_type.split(';')[0].strip() or '?'})"
 
 
 def cdx_stamp(day: date, end: bool = False) -> str:
@@ -61,12 +69,10 @@ class ArchiveSpider(ArticleSpider):
     """List an incident's outlets in the archives over its start..end window and fetch each page once."""
 
     name = "archive"
-    # Public services with rate limits: every request to one archive goes through that archive's own
-    # download slot, with PRAHARI_ARCHIVE_CONCURRENCY (default 2) requests in flight at most.
-    custom_settings = {"DOWNLOAD_SLOTS": {f"archive:{name}": {"concurrency": 2} for name in ARCHIVES}}
-
     @classmethod
     def update_settings(cls, settings):
+        """Public services with rate limits: every request to one archive goes through that archive's own
+        download slot, with PRAHARI_ARCHIVE_CONCURRENCY (default 2) requests in flight at most."""
         super().update_settings(settings)
         concurrency = settings.getint("PRAHARI_ARCHIVE_CONCURRENCY", 2)
         settings.set("DOWNLOAD_SLOTS", {f"archive:{name}": {"concurrency": concurrency} for name in ARCHIVES},
@@ -225,20 +231,18 @@ class ArchiveSpider(ArticleSpider):
         """The index line alone decides: in the window, status 200, HTML, the outlet, the URL and language filters."""
         if not url or not timestamp or str(status) != "200":
             return False
-        if (mime or "").split(";")[0].strip().lower() not in HTML_TYPES:
+        if not_html(mime or ""):
             self.context.report.skipped_not_html += 1
             return False
         when = capture_time(timestamp)
         if when is None or (self.since and when.date() < self.since) or when.date() > self.until_day:
             self.context.report.skipped_outside_dates += 1
             return False
-        try:
-            host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
-            urlsplit(url).port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
+        parts = split_url(url)
+        if parts is None:
             self.context.report.fail("malformed URL in an archive index")
             return False
-        if host not in source.domains:
+        if (parts.hostname or "").lower().removeprefix("www.") not in source.domains:
             return False
         if source.url_contains and not any(word.casefold() in unquote(url).casefold() for word in source.url_contains):
             return False
@@ -282,9 +286,7 @@ class ArchiveSpider(ArticleSpider):
             body, content_type, problem = self.read_warc(response.body)
         else:
             content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
-            body, problem = response.body, None
-            if content_type and content_type.split(";")[0].strip().lower() not in HTML_TYPES:
-                problem = f"archive capture is not HTML ({content_type.split(';')[0]})"
+            body, problem = response.body, not_html(content_type) if content_type else None
         if problem:
             yield from self.try_next(capture, problem)
             return
@@ -313,9 +315,8 @@ class ArchiveSpider(ArticleSpider):
                 if record.rec_type != "response":
                     continue
                 content_type = (record.http_headers.get_header("Content-Type") if record.http_headers else "") or ""
-                if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
-                    return b"", content_type, f"archive capture is not HTML ({content_type.split(';')[0] or '?'})"
-                return record.content_stream().read(), content_type, None
+                problem = not_html(content_type)
+                return (b"", content_type, problem) if problem else (record.content_stream().read(), content_type, None)
         except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
             return b"", "", f"truncated or damaged WARC record ({type(exc).__name__})"
         return b"", "", "truncated or damaged WARC record (no response record)"

@@ -48,13 +48,8 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
         report = run_crawl(url, incident, max_pages, overrides)
     except StoreError as exc:
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
-    summary = {"incident": incident.id, "fetched": report.fetched, "stored": report.stored,
-               "relevant": report.relevant, "facts": report.facts, "dropped": dict(report.dropped),
-               "failed": dict(report.failed), "failed_pages": report.failed_pages,
-               "failed_listings": report.failed_listings, "skipped_already_stored": report.skipped_already_stored,
-               "skipped_max_pages": report.skipped_max_pages, "skipped_outside_dates": report.skipped_outside_dates,
-               "listings_not_modified": report.listings_not_modified, "requests": report.requests,
-               "seconds": round(time.monotonic() - started, 1)}
+    summary = {"incident": incident.id, **report.counts(), "dropped": dict(report.dropped),
+               "failed": dict(report.failed), "seconds": round(time.monotonic() - started, 1)}
     for outlet, listed in sorted(report.archive_listed.items()):
         _say(f"  archive {outlet}: {listed} captures listed, {report.archive_fetched[outlet]} fetched, "
              f"{report.archive_relevant[outlet]} relevant")
