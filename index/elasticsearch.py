@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from index.query import BoolNode, Filters, Node, Term
-from index.store import FACET_SIZE, ID_CHUNK, Store
+from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
@@ -45,7 +45,12 @@ MAPPINGS = {
               "fact_day": KW, "sentence_an": TEXT, "record": OPAQUE},
     "entities": {"id": KW, "type": KW, "name": KW, "name_hi": KW},
     "listings": {"url": KW, "etag": KW, "last_modified": KW, "checked_at": KW},
+    "ledger": {"fact_id": KW, "incident": KW, "article_id": KW, "day": KW, "slots": KW, "row": OPAQUE},
+    "claims": {"id": KW, "incident": KW, "slot": KW, "doc": OPAQUE},
+    "events": {"id": KW, "incident": KW, "day": KW, "doc": OPAQUE},
 }
+# Built from the facts by the claim service; a store written before they existed opens read-only without them.
+DERIVED = ("ledger", "claims", "events")
 
 
 def _analysed(text: str) -> str:
@@ -114,7 +119,9 @@ class ElasticsearchStore(Store):
             if found.meta.status != 404 and self.alias(kind) in found:
                 raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
                                  f"prefix ({self.node}/myprefix) or delete it")
-        missing = [self.alias(kind) for kind, found in checks.items() if found.meta.status == 404]
+        missing = [self.alias(kind) for kind, found in checks.items()
+                   if found.meta.status == 404 and kind not in DERIVED]
+        self.absent = {kind for kind, found in checks.items() if found.meta.status == 404}
         if missing and not create:
             raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {missing[0]} index): run "
                           "`prahari update` first, or check --store")
@@ -122,6 +129,9 @@ class ElasticsearchStore(Store):
             alias = self.alias(kind)
             found = checks[kind]
             if found.meta.status == 404:
+                if not create:
+                    continue
+                self.absent.discard(kind)
                 # The template holds the mapping, so every versioned index of this kind (a new version, a
                 # copy made by reindex) gets the same explicit mapping.
                 self._call(f"installing the {kind} index template", self.es.indices.put_index_template,
@@ -495,3 +505,67 @@ class ElasticsearchStore(Store):
                                                     query=query or {"match_all": {}})["count"]
         return {"pages": count("pages"), "articles": count("articles"),
                 "relevant": count("articles", {"term": {"relevant": True}}), "facts": count("facts")}
+
+    # --- the claim ledger, claims and events ---------------------------------------------------------
+
+    def _derived(self, kind: str, query: dict, sort: list, field: str) -> list[dict]:
+        if kind in self.absent:
+            return []
+        return [h["_source"][field] for h in self._scan(kind, query, sort, [field])]
+
+    def _replace_docs(self, kind: str, clears: list[dict], docs: list[tuple[str, dict]]) -> None:
+        """Delete what the queries match (the distribution has no delete-by-query), then index the docs."""
+        if kind in self.absent:
+            raise StoreError(f"{self.alias(kind)} is missing at {self.node}: open the store for writing first")
+        kept = {doc_id for doc_id, _source in docs}
+        old = {h["_id"] for clear in clears for h in self._scan(kind, clear, [{"_doc": "asc"}], False)}
+        actions = [{"_op_type": "delete", "_index": self.alias(kind), "_id": doc_id} for doc_id in sorted(old - kept)]
+        actions += [{"_op_type": "index", "_index": self.alias(kind), "_id": doc_id, "_source": source}
+                    for doc_id, source in docs]
+        self._bulk(actions)
+
+    def put_ledger(self, incident: str, rows: list[dict], article_ids: Optional[list[str]] = None) -> None:
+        scope = [{"term": {"incident": incident}}]
+        clears = ([{"bool": {"filter": scope}}] if article_ids is None else
+                  [{"bool": {"filter": scope + [{"terms": {"article_id": article_ids[i:i + ID_CHUNK]}}]}}
+                   for i in range(0, len(article_ids), ID_CHUNK)])
+        self._replace_docs("ledger", clears, [
+            (r["fact_id"], {"fact_id": r["fact_id"], "incident": incident, "article_id": r["article_id"],
+                            "day": r.get("day"), "slots": r["slots"], "row": r}) for r in rows])
+
+    def ledger(self, incident: str, slots: Optional[list[str]] = None,
+               days: Optional[list[str]] = None) -> list[dict]:
+        scope: list[dict] = [{"term": {"incident": incident}}]
+        if slots is not None or days is not None:
+            scope.append({"bool": {"should": [{"terms": {"slots": slots or []}}, {"terms": {"day": days or []}}],
+                                   "minimum_should_match": 1}})
+        return self._derived("ledger", {"bool": {"filter": scope}}, [{"fact_id": "asc"}], "row")
+
+    def _put(self, kind: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]], doc_key: str) -> None:
+        scope: list[dict] = [{"term": {"incident": incident}}]
+        if keys is not None:
+            scope.append({"terms": {key: keys}})
+        self._replace_docs(kind, [{"bool": {"filter": scope}}], [
+            (d["id"], {"id": d["id"], "incident": incident, key: d[doc_key], "doc": d}) for d in docs])
+
+    def put_claims(self, incident: str, claims: list[dict], slots: Optional[list[str]] = None) -> None:
+        self._put("claims", "slot", incident, claims, slots, "slot")
+
+    def put_events(self, incident: str, events: list[dict], days: Optional[list[str]] = None) -> None:
+        self._put("events", "day", incident, events, days, "date")
+
+    def claims(self, incident: Optional[str] = None) -> list[dict]:
+        query = {"term": {"incident": incident}} if incident else {"match_all": {}}
+        return self._derived("claims", query, [{"slot": "asc"}, {"id": "asc"}], "doc")
+
+    def events(self, incident: Optional[str] = None) -> list[dict]:
+        query = {"term": {"incident": incident}} if incident else {"match_all": {}}
+        return self._derived("events", query, [{"day": "asc"}, {"id": "asc"}], "doc")
+
+    def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for start in range(0, len(article_ids), ID_CHUNK):
+            query = {"ids": {"values": article_ids[start:start + ID_CHUNK]}}
+            for hit in self._scan("articles", query, [{"id": "asc"}], list(BRIEF_FIELDS)):
+                out[hit["_source"]["id"]] = {f: hit["_source"].get(f) for f in BRIEF_FIELDS}
+        return out

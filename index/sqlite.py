@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from index.query import Filters, Node, Phrase, Term
-from index.store import FACET_SIZE, ID_CHUNK, Store
+from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
@@ -93,6 +93,18 @@ MIGRATIONS: list[tuple[int, str]] = [
     # v7: where a backfilled article came from (web archive, capture time, WARC record or replay URL).
     (7, """
     ALTER TABLE articles ADD COLUMN archive TEXT;
+    """),
+    # v8: the claim ledger (facts by slot and named day), and the claims and events built from it.
+    (8, """
+    CREATE TABLE ledger (fact_id TEXT PRIMARY KEY, incident TEXT, article_id TEXT, day TEXT, slots TEXT, row TEXT);
+    CREATE INDEX ledger_incident ON ledger(incident, day);
+    CREATE INDEX ledger_article ON ledger(article_id);
+    CREATE TABLE ledger_slots (fact_id TEXT, incident TEXT, slot TEXT, PRIMARY KEY (incident, slot, fact_id));
+    CREATE INDEX ledger_slots_fact ON ledger_slots(fact_id);
+    CREATE TABLE claims (id TEXT PRIMARY KEY, incident TEXT, slot TEXT, doc TEXT);
+    CREATE INDEX claims_incident ON claims(incident, slot);
+    CREATE TABLE events (id TEXT PRIMARY KEY, incident TEXT, day TEXT, doc TEXT);
+    CREATE INDEX events_incident ON events(incident, day);
     """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -465,6 +477,92 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         self.db.close()
+
+    # --- the claim ledger, claims and events ---------------------------------------------------------
+
+    def _write(self, work) -> None:
+        try:
+            with self._transaction():
+                work()
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to store {self.path} failed: {exc}") from None
+
+    def put_ledger(self, incident: str, rows: list[dict], article_ids: Optional[list[str]] = None) -> None:
+        def work():
+            if article_ids is None:
+                self.db.execute("DELETE FROM ledger WHERE incident=?", (incident,))
+                self.db.execute("DELETE FROM ledger_slots WHERE incident=?", (incident,))
+            else:
+                for start in range(0, len(article_ids), ID_CHUNK):
+                    chunk = article_ids[start:start + ID_CHUNK]
+                    marks = ",".join("?" for _ in chunk)
+                    self.db.execute(f"DELETE FROM ledger_slots WHERE fact_id IN (SELECT fact_id FROM ledger "
+                                    f"WHERE article_id IN ({marks}))", chunk)
+                    self.db.execute(f"DELETE FROM ledger WHERE article_id IN ({marks})", chunk)
+            self.db.executemany("INSERT OR REPLACE INTO ledger VALUES (?,?,?,?,?,?)", [
+                (r["fact_id"], incident, r["article_id"], r.get("day"), " ".join(r["slots"]),
+                 json.dumps(r, ensure_ascii=False)) for r in rows])
+            self.db.executemany("INSERT OR IGNORE INTO ledger_slots VALUES (?,?,?)",
+                                [(r["fact_id"], incident, slot) for r in rows for slot in r["slots"]])
+        self._write(work)
+
+    def ledger(self, incident: str, slots: Optional[list[str]] = None,
+               days: Optional[list[str]] = None) -> list[dict]:
+        if slots is None and days is None:
+            rows = self.db.execute("SELECT row FROM ledger WHERE incident=? ORDER BY fact_id", (incident,))
+            return [json.loads(r[0]) for r in rows]
+        found: dict[str, str] = {}
+        for start in range(0, len(slots or []), ID_CHUNK):
+            chunk = slots[start:start + ID_CHUNK]
+            marks = ",".join("?" for _ in chunk)
+            for fact_id, row in self.db.execute(
+                    f"SELECT l.fact_id, l.row FROM ledger_slots s JOIN ledger l ON l.fact_id = s.fact_id "
+                    f"WHERE s.incident=? AND s.slot IN ({marks})", [incident, *chunk]):
+                found[fact_id] = row
+        for start in range(0, len(days or []), ID_CHUNK):
+            chunk = days[start:start + ID_CHUNK]
+            marks = ",".join("?" for _ in chunk)
+            for fact_id, row in self.db.execute(
+                    f"SELECT fact_id, row FROM ledger WHERE incident=? AND day IN ({marks})", [incident, *chunk]):
+                found[fact_id] = row
+        return [json.loads(found[k]) for k in sorted(found)]
+
+    def _replace(self, table: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]],
+                 doc_key: str) -> None:
+        def work():
+            if keys is None:
+                self.db.execute(f"DELETE FROM {table} WHERE incident=?", (incident,))
+            else:
+                for start in range(0, len(keys), ID_CHUNK):
+                    chunk = keys[start:start + ID_CHUNK]
+                    marks = ",".join("?" for _ in chunk)
+                    self.db.execute(f"DELETE FROM {table} WHERE incident=? AND {key} IN ({marks})", [incident, *chunk])
+            self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?)",
+                                [(d["id"], incident, d[doc_key], json.dumps(d, ensure_ascii=False)) for d in docs])
+        self._write(work)
+
+    def put_claims(self, incident: str, claims: list[dict], slots: Optional[list[str]] = None) -> None:
+        self._replace("claims", "slot", incident, claims, slots, "slot")
+
+    def put_events(self, incident: str, events: list[dict], days: Optional[list[str]] = None) -> None:
+        self._replace("events", "day", incident, events, days, "date")
+
+    def claims(self, incident: Optional[str] = None) -> list[dict]:
+        where, params = ("WHERE incident=?", [incident]) if incident else ("", [])
+        return [json.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM claims {where} ORDER BY slot, id", params)]
+
+    def events(self, incident: Optional[str] = None) -> list[dict]:
+        where, params = ("WHERE incident=?", [incident]) if incident else ("", [])
+        return [json.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM events {where} ORDER BY day, id", params)]
+
+    def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for start in range(0, len(article_ids), ID_CHUNK):
+            chunk = article_ids[start:start + ID_CHUNK]
+            marks = ",".join("?" for _ in chunk)
+            for row in self.db.execute(f"SELECT {', '.join(BRIEF_FIELDS)} FROM articles WHERE id IN ({marks})", chunk):
+                out[row["id"]] = dict(row)
+        return out
 
 
 def _one_line_errors(method):

@@ -11,6 +11,7 @@ from prahari.model import Article, Fact, RawPage
 
 ID_CHUNK = 500  # ids per query when reading facts or story members of many articles
 FACET_SIZE = 50  # values per facet (languages, sources, entities, figure kinds)
+BRIEF_FIELDS = ("id", "story_id", "source", "language", "published", "author", "title", "url")
 
 
 class CrawlSide(ABC):
@@ -117,7 +118,44 @@ class ReadSide(ABC):
         """How many pages, articles, relevant articles and facts are stored."""
 
 
-class Store(CrawlSide, ReadSide):
+class LedgerSide(ABC):
+    """Derived data the claim service writes and reads: the claim ledger, claims and events per incident.
+
+    Ledger rows are JSON-ready dicts with at least fact_id, article_id, slots ([slot names]) and day (the
+    date the fact names, or None); claims carry id and slot; events carry id and date.
+    """
+
+    @abstractmethod
+    def put_ledger(self, incident: str, rows: list[dict], article_ids: Optional[list[str]] = None) -> None:
+        """Replace the ledger rows of these articles (of the whole incident when article_ids is None)."""
+
+    @abstractmethod
+    def ledger(self, incident: str, slots: Optional[list[str]] = None,
+               days: Optional[list[str]] = None) -> list[dict]:
+        """Ledger rows of an incident: all of them, or those filling one of the slots or naming one of the days."""
+
+    @abstractmethod
+    def put_claims(self, incident: str, claims: list[dict], slots: Optional[list[str]] = None) -> None:
+        """Replace the claims of these slots (every claim of the incident when slots is None)."""
+
+    @abstractmethod
+    def put_events(self, incident: str, events: list[dict], days: Optional[list[str]] = None) -> None:
+        """Replace the events of these days (every event of the incident when days is None)."""
+
+    @abstractmethod
+    def claims(self, incident: Optional[str] = None) -> list[dict]:
+        """Stored claims (of one incident, or all), by slot and id."""
+
+    @abstractmethod
+    def events(self, incident: Optional[str] = None) -> list[dict]:
+        """Stored events (of one incident, or all), by date and id."""
+
+    @abstractmethod
+    def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
+        """id, story_id, source, language, published, author, title and url of each article (no text)."""
+
+
+class Store(CrawlSide, ReadSide, LedgerSide):
     """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
 
 

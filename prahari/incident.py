@@ -55,6 +55,7 @@ class Incident:
     end: Optional[date] = None
     path: Optional[Path] = None
     sample: bool = False  # the loopback sample site: crawled by `demo` and the tests, never by a plain `update`
+    claims: dict[str, Any] = field(default_factory=dict)  # claim rule additions: type, slots, actions
 
 
 def _fail(path: Path, key: str, problem: str) -> IncidentFileError:
@@ -199,7 +200,20 @@ def load_incident(path: Path) -> Incident:
         sources=[_parse_source(path, i, s) for i, s in enumerate(sources)],
         path=path,
         sample=raw.get("sample") is True,
+        claims=_claim_rules(path, raw.get("claims")),
     )
+
+
+def _claim_rules(path: Path, raw: Any) -> dict[str, Any]:
+    """The `claims:` block: a rule-set type and slot/action additions (patterns are checked when compiled)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not set(raw) <= {"type", "slots", "actions", "stance"}:
+        raise _fail(path, "claims", "expected a mapping with type, slots, actions or stance")
+    for key in ("slots", "actions", "stance"):
+        if key in raw and not isinstance(raw[key], dict):
+            raise _fail(path, f"claims.{key}", "expected a mapping")
+    return raw
 
 
 def is_incident_path(ref: str) -> bool:

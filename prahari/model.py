@@ -97,6 +97,7 @@ class Fact:
     dates: list[DateMention] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)
     first_seen: Optional[str] = None
+    stance: str = "asserted"  # asserted | denied ("police denied…") | attributed ("sources said…")
 
 
 @dataclass
@@ -185,7 +186,7 @@ class Article:
 
 FACT_EXPORT_FIELDS = (
     "id", "article_id", "url", "source", "language", "incident", "published", "event_date",
-    "sentence", "entities", "figures", "dates", "claim_ids", "first_seen",
+    "sentence", "entities", "figures", "dates", "stance", "claim_ids", "first_seen",
 )
 
 

@@ -151,4 +151,4 @@ def test_reprocess_rebuilds_from_raw_pages(crawled, capsys):
 
 def test_demo_runs_headless(tmp_path, capsys):
     assert main(["demo", "--no-dashboard", "--site-port", "18631", "--store", f"sqlite:///{tmp_path}/demo.db"]) == 0
-    assert "46 stored" in capsys.readouterr().out
+    assert "47 stored" in capsys.readouterr().out

@@ -168,12 +168,12 @@ def test_export_writes_through_fifos_symlinks_and_devices(crawled, tmp_path, cap
     reader.start()
     assert main(["export", "--store", store, "--out", str(fifo)]) == 0
     reader.join(10)
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and received[0].count(b"\n") == 43
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and received[0].count(b"\n") == 44
     target, link = tmp_path / "real.jsonl", tmp_path / "link.jsonl"
     target.write_text("old", encoding="utf-8")
     link.symlink_to(target)
     assert main(["export", "--store", store, "--out", str(link)]) == 0
-    assert link.is_symlink() and target.read_text(encoding="utf-8").count("\n") == 43
+    assert link.is_symlink() and target.read_text(encoding="utf-8").count("\n") == 44
     capsys.readouterr()
     one_line_error(capsys, main(["export", "--store", store, "--out", "/dev/full"]), "/dev/full", "No space left")
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode), "the device is still a device"

@@ -159,7 +159,7 @@ def test_reindex_both_ways_copies_everything(stores, tmp_path, capsys):
     # A rerun (as after an interruption) copies no page twice and duplicates nothing.
     capsys.readouterr()
     assert main(["reindex", "--from", stores["sqlite"], "--to", es_copy]) == 0
-    assert "reindex: 0 of 46 pages" in capsys.readouterr().out
+    assert "reindex: 0 of 47 pages" in capsys.readouterr().out
     assert ask(es_copy, "counts") == ask(stores["sqlite"], "counts")
 
 

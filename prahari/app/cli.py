@@ -153,6 +153,7 @@ def _instant(value: str) -> datetime:
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from prahari.app.ingest import incidents_for_reprocess, reprocess
+    from prahari.app.update import refresh_claims
 
     store = _open(args)
     try:
@@ -160,6 +161,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         done, dropped = reprocess(store, incidents, _say)
     finally:
         store.close()
+    for incident in incidents.values():
+        refresh_claims(store_url(args.store), incident, None)
     print(f"reprocess: {done} articles rebuilt from stored pages, {dropped} pages without an article")
     return 0
 

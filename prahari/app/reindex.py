@@ -41,4 +41,9 @@ def reindex(source: Store, target: Store, say: Callable[[str], None]) -> tuple[i
         articles += len(chunk)
         say(f"  … {articles} articles copied")
     target.save_listing_validators(source.listing_validators())
+    for row in source.filter_options().get("incident", []):  # claims and events as built (their history kept)
+        incident = row["value"]
+        target.put_ledger(incident, source.ledger(incident))
+        target.put_claims(incident, source.claims(incident))
+        target.put_events(incident, source.events(incident))
     return copied, pages, articles

@@ -26,7 +26,11 @@ def run_update(url: str, incident_refs: list[str], max_pages: int = 0,
     """Crawl each incident (default: the bundled real ones) into the store; print progress and a summary."""
     from prahari.app.lock import update_lock
 
+    from prahari.app.claims import rules_for
+
     incidents = [find_incident(ref) for ref in incident_refs] if incident_refs else default_incidents()
+    for incident in incidents:
+        rules_for(incident)  # a bad claims: block in an incident file fails before anything is fetched
     store = open_store(url)  # fail early, with a clear message, if the store cannot be opened
     try:
         identity = store.identity()
@@ -66,10 +70,27 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
           f"{report.failed_pages + report.failed_listings} failed, "
           f"{report.skipped_already_stored} already stored, in {summary['seconds']}s", file=report_to, flush=True)
     try:
+        summary["claims"] = refresh_claims(url, incident, run_started)
         summary.update(whats_new(url, incident.id, run_started, report_to))
     except StoreError as exc:
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
     return summary
+
+
+def refresh_claims(url: str, incident: Incident, since: Optional[str]) -> dict:
+    """Rebuild the claims and events the facts first seen since `since` touch (all of them when None)."""
+    from prahari.app.claims import refresh, rules_for
+
+    started = time.monotonic()
+    store = open_store(url)
+    try:
+        built = refresh(store, incident.id, rules_for(incident), since)
+    finally:
+        store.close()
+    scope = "all slots" if built["slots"] is None else f"{built['slots']} slots and {built['days']} days touched"
+    _say(f"  claims {incident.id}: {built['claims']} claims and {built['events']} events rebuilt ({scope}) "
+         f"in {time.monotonic() - started:.1f}s")
+    return built
 
 
 def whats_new(url: str, incident_id: str, since: str, report_to: TextIO = sys.stdout) -> dict:
