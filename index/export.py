@@ -79,10 +79,33 @@ def export_bytes(records: Iterable[dict[str, Any]], fmt: str, fields: tuple[str,
     return text.getvalue().encode("utf-8")
 
 
+FIGURE_FIELDS = ("fact_id", "article_id", "kind", "value", "low", "high", "of", "unit", "qualifier", "text",
+                 "sentence", "event_date", "published", "language", "source", "url", "stance")
+
+
+def _figure_rows(facts) -> Iterator[dict[str, Any]]:
+    for fact in facts:
+        for figure in fact.figures:
+            yield {"fact_id": fact.id, "article_id": fact.article_id, "kind": figure.kind, "value": figure.value,
+                   "low": figure.low, "high": figure.high, "of": figure.of, "unit": figure.unit,
+                   "qualifier": figure.qualifier, "text": figure.text, "sentence": fact.sentence,
+                   "event_date": fact.event_date, "published": fact.published, "language": fact.language,
+                   "source": fact.source, "url": fact.url, "stance": fact.stance}
+
+
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
     """The records and columns of `export --what WHAT` for these filters (the CLI and the dashboard share it)."""
+    from index.ledger import CLAIM_FIELDS, EVENT_FIELDS, claim_ids_by_fact, read_claims, read_events
     from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
 
     if what == "facts":
-        return (fact_to_record(f) for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
+        claims_of = claim_ids_by_fact(store, filters.incident)
+        return ({**fact_to_record(f), "claim_ids": claims_of.get(f.id, [])} for f in store.iter_facts(filters)), \
+            FACT_EXPORT_FIELDS
+    if what == "figures":
+        return _figure_rows(store.iter_facts(filters)), FIGURE_FIELDS
+    if what == "claims":
+        return (c for c in read_claims(store, filters)), CLAIM_FIELDS
+    if what == "events":
+        return (e for e in read_events(store, filters)), EVENT_FIELDS
     return (a.to_record() for a in store.iter_articles(filters)), Article.EXPORT_FIELDS

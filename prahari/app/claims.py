@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
-from index.query import Filters, Scope
+from index.query import Filters
 from index.store import Store
 from nlp.claims import ClaimRules, classify, load_rules, stance_of
 from nlp.crosslingual import Signature, figure_key, story_links, wire_of
@@ -365,54 +365,18 @@ def refresh(store: Store, incident_id: str, rules: ClaimRules, since: Optional[s
             "days": len(days) if days is not None else None}
 
 
-# --- reading -----------------------------------------------------------------------------------------
+# --- the claims table --------------------------------------------------------------------------------
 
-def _in_scope(facts: list[dict], scope: Scope) -> bool:
-    for fact in facts:
-        day = (fact.get("published") or "")[:10]
-        if scope.since and day and day < scope.since.isoformat():
-            continue
-        if scope.until and day and day > scope.until.isoformat():
-            continue
-        if scope.lang and fact["language"] != scope.lang:
-            continue
-        if scope.source and fact["source"] != scope.source:
-            continue
-        if scope.entity and not set(scope.entity) <= set(fact.get("entities") or ()):
-            continue
-        return True
-    return False
-
-
-def read_claims(store: Store, scope: Scope, status: Optional[str] = None, slot: Optional[str] = None) -> list[dict]:
-    """Claims with at least one fact inside the scope; disputed first, then by slot and backing."""
-    found = [c for c in store.claims(scope.incident)
-             if (status is None or c["status"] == status) and (slot is None or c["slot"] == slot)
-             and _in_scope(c["facts"], scope)]
-    order = {"disputed": 0, "corroborated": 1, "single-source": 2}
-    return sorted(found, key=lambda c: (order[c["status"]], c["slot"], -c["outlets"], c["id"]))
-
-
-def read_events(store: Store, scope: Scope) -> list[dict]:
-    """Events with at least one fact inside the scope, by date; each with the claims its facts back."""
-    claims_of: dict[str, list[str]] = defaultdict(list)
-    for claim in store.claims(scope.incident):
-        for fact in claim["facts"]:
-            claims_of[fact["fact_id"]].append(claim["id"])
-    out = []
-    for event in store.events(scope.incident):
-        if not _in_scope(event.get("sentences") or [], scope):
-            continue
-        event = dict(event)
-        event["claims"] = sorted({c for f in event.get("facts") or [] for c in claims_of.get(f, [])})
-        out.append(event)
-    return sorted(out, key=lambda e: (e["date"], e["id"]))
-
-
-def claim_ids_by_fact(store: Store, incident: Optional[str]) -> dict[str, list[str]]:
-    """fact id -> the claims it backs or opposes (for the facts export)."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for claim in store.claims(incident):
-        for fact in claim["facts"]:
-            out[fact["fact_id"]].append(claim["id"])
-    return out
+def claims_table(claims: list[dict]) -> str:
+    """Claims for the terminal: status, slot, value, outlets for/against, languages, first report, conflicts."""
+    texts = {c["id"]: c["text"] for c in claims}
+    lines = []
+    for claim in claims:
+        first = (claim.get("first_reported") or "")[:10]
+        lines.append(f"{claim['status']:13}  {claim['slot']:20.20}  {claim['text']}")
+        lines.append(f"{'':15}{claim['outlets']} for, {claim['against']} against · {'+'.join(claim['languages'])} · "
+                     f"first {first} {claim['first_source']}  {claim['first_url']}")
+        others = [texts.get(c, c) for c in claim["conflicts_with"]]
+        if others:
+            lines.append(f"{'':15}conflicts with: {'; '.join(others)}")
+    return "\n".join(lines)

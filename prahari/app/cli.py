@@ -264,20 +264,49 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from index.export import records_for, write_records
 
+    from index.interchange import write_interchange
+
     if args.format == "xlsx" and not args.out:
         raise PrahariError("export --format xlsx needs --out FILE (a spreadsheet cannot go to the terminal)")
+    interchange = args.format in ("stix", "timesketch")
+    if interchange and args.what not in ("claims", "events"):
+        raise PrahariError(f"export --format {args.format} is for --what claims or --what events")
+
+    def write(records, fields, out) -> int:
+        if interchange:
+            return write_interchange(args.what, args.format, records, out)
+        return write_records(records, args.format, out, fields)
+
     store = _open(args)
     try:
         records, fields = records_for(store, args.what, _filters(args))
         if args.out:
             with atomic_output(Path(args.out), binary=args.format == "xlsx") as out:
-                count = write_records(records, args.format, out, fields)
+                count = write(records, fields, out)
             _say(f"exported {count} {args.what} to {args.out}")
         else:
-            count = write_records(records, args.format, sys.stdout, fields)
+            count = write(records, fields, sys.stdout)
             _say(f"exported {count} {args.what}")
     finally:
         store.close()
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from index.ledger import read_claims
+    from prahari.app.claims import claims_table
+
+    store = _open(args)
+    try:
+        claims = read_claims(store, _filters(args), args.status, args.slot)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(json.dumps(claims, ensure_ascii=False, indent=2))
+    elif claims:
+        print(printable(claims_table(claims)))
+    else:
+        _say("no claims match (claims are built by `prahari update` and `prahari reprocess`)")
     return 0
 
 
@@ -405,13 +434,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(p)
     p.set_defaults(func=cmd_timeline)
 
-    p = sub.add_parser("export", help="export articles or facts with links to their sources")
-    p.add_argument("--what", choices=("articles", "facts"), default="articles")
-    p.add_argument("--format", choices=("jsonl", "json", "csv", "xlsx"), default="jsonl")
+    p = sub.add_parser("export", help="export articles, facts, figures, claims or events with links to their sources",
+                       description="Export what the store holds. claims: each slot's values with their status, "
+                                   "outlets for and against and every source sentence; events: what happened on "
+                                   "each day the reports name. stix (claims/events as a STIX 2.1 bundle for "
+                                   "OpenCTI/MISP) and timesketch (JSONL for a Timesketch timeline) are for claims "
+                                   "and events.")
+    p.add_argument("--what", choices=("articles", "facts", "figures", "claims", "events"), default="articles")
+    p.add_argument("--format", choices=("jsonl", "json", "csv", "xlsx", "stix", "timesketch"), default="jsonl")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     _add_filters(p, irrelevant=True)
     _add_store(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("claims", help="what the reports claim: corroborated, single-source and disputed values",
+                       description="Each claim slot (ransom_demand, servers_affected, action:nia…) with its values. "
+                                   "corroborated: two or more independent outlets and none against; disputed: "
+                                   "another outlet gives an incompatible value, or denies it. Syndicated copies and "
+                                   "wire rewrites in the other language count as one outlet.")
+    p.add_argument("--status", choices=("corroborated", "single-source", "disputed"), help="only claims with this status")
+    p.add_argument("--slot", metavar="SLOT", help="only this slot (e.g. ransom_demand, action:nia)")
+    p.add_argument("--format", choices=("table", "json"), default="table",
+                   help="json: an array of claims as exported, each with every source sentence")
+    _add_filters(p)
+    _add_store(p)
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("digest", help="what is new since a date: articles by story, facts, entities (md, html, Atom)",
                        description="Everything first seen (fetched for the first time) since --since or in the last "
