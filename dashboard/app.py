@@ -61,11 +61,13 @@ st.session_state["synced_view"] = view.key()
 st.session_state["view"] = view
 
 pages = [
-    st.Page("pages/timeline.py", title="Timeline", icon=":material/timeline:", default=True),
-    st.Page("pages/whats_new.py", title=f"What's new ({new_count})", icon=":material/fiber_new:", url_path="new"),
-    st.Page("pages/entities.py", title="Entities", icon=":material/account_balance:", url_path="entities"),
-    st.Page("pages/figures.py", title="Figures", icon=":material/pin:", url_path="figures"),
-    st.Page("pages/article.py", title="Article", icon=":material/article:", url_path="article", visibility="hidden"),
+    st.Page("screens/timeline.py", title="Timeline", icon=":material/timeline:", default=True),
+    st.Page("screens/whats_new.py", title=f"What's new ({new_count})", icon=":material/fiber_new:", url_path="new"),
+    st.Page("screens/claims.py", title="Claims", icon=":material/fact_check:", url_path="claims"),
+    st.Page("screens/events.py", title="Events", icon=":material/event_note:", url_path="events"),
+    st.Page("screens/entities.py", title="Entities", icon=":material/account_balance:", url_path="entities"),
+    st.Page("screens/figures.py", title="Figures", icon=":material/pin:", url_path="figures"),
+    st.Page("screens/article.py", title="Article", icon=":material/article:", url_path="article", visibility="hidden"),
 ]
 st.navigation(pages).run()
 

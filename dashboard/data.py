@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard.view import filters_from_key
 from index.export import export_bytes, records_for
+from index.ledger import read_claims, read_events
 from index.query import build_search
 from index.store import Store, open_store
 from prahari.config import store_url
@@ -139,6 +140,20 @@ def figure_rows(url: str, key: str, limit: int = 5000) -> list[dict]:
                 if len(rows) >= limit:
                     return rows
     return rows
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def claims(url: str, key: str, status: Optional[str]) -> list[dict]:
+    """Claims inside the view (disputed first), each with every source for and against."""
+    with _store(url) as store:
+        return read_claims(store, filters_from_key(key), status)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def events(url: str, key: str) -> list[dict]:
+    """Events inside the view, by the day they happened."""
+    with _store(url) as store:
+        return read_events(store, filters_from_key(key))
 
 
 def export_view(url: str, key: str, what: str, fmt: str) -> bytes:

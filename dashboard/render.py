@@ -63,3 +63,28 @@ def member_html(member: dict) -> str:
 
 def legend_html() -> str:
     return " ".join(mark(kind, kind) for kind in COLOURS)
+
+
+STATUS_COLOURS = {"disputed": "red", "corroborated": "green", "single-source": "gray"}
+STANCE_LABELS = {"asserted": "asserts", "attributed": "attributes (sources say)", "denied": "denies"}
+LANGUAGE_LABELS = {"hi": "हिन्दी", "en": "English"}
+
+
+def source_html(fact: dict) -> str:
+    """One source behind a claim: outlet, language, time, stance, the sentence, the article view and the original."""
+    article = f"./article?article={html.escape(fact['article_id'])}"
+    return (f'<div class="pr-source" lang="{html.escape(fact["language"])}">'
+            f'<a class="pr-open" href="{article}" target="_self">{html.escape(fact["source"])}</a> · '
+            f'{LANGUAGE_LABELS.get(fact["language"], html.escape(fact["language"]))} · '
+            f'{html.escape((fact.get("published") or "")[:16].replace("T", " "))} · '
+            f'<i>{html.escape(STANCE_LABELS.get(fact["stance"], fact["stance"]))}</i>'
+            f'<div class="pr-fact">“{html.escape(fact["sentence"])}”</div>'
+            f'<div class="pr-meta"><a href="{html.escape(fact["url"])}" target="_blank" rel="noopener noreferrer">'
+            f"original ↗</a></div></div>")
+
+
+def sources_html(facts: list[dict], empty: str) -> str:
+    """Sources in a column, or a quiet note when there are none."""
+    if not facts:
+        return f'<div class="pr-meta">{html.escape(empty)}</div>'
+    return "".join(source_html(f) for f in facts)

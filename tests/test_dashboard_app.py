@@ -102,15 +102,15 @@ def test_bad_url_values_are_ignored_not_fatal(app):
 
 def test_each_page_renders(app, crawled):
     app.run()
-    for page, header in (("pages/entities.py", "Entities"), ("pages/figures.py", "Figures"),
-                         ("pages/whats_new.py", "What's new")):
+    for page, header in (("screens/entities.py", "Entities"), ("screens/figures.py", "Figures"),
+                         ("screens/whats_new.py", "What's new")):
         app.switch_page(page).run()
         assert not app.exception, page
         assert [h.value for h in app.header] == [header]
-    app.switch_page("pages/figures.py").run()
+    app.switch_page("screens/figures.py").run()
     table = app.dataframe[0].value
     assert len(table) > 20 and {"kind", "value", "unit", "sentence", "source", "url"} <= set(table.columns)
-    app.switch_page("pages/whats_new.py").run()
+    app.switch_page("screens/whats_new.py").run()
     assert [m.value for m in app.metric][0] == "44"  # everything was first seen today
 
 
@@ -120,11 +120,11 @@ def test_article_view_and_missing_article(app, crawled):
     store.close()
     app.query_params["article"] = wire.id
     app.run()
-    app.switch_page("pages/article.py").run()
+    app.switch_page("screens/article.py").run()
     assert not app.exception
     assert any(s.value.startswith("Same story elsewhere (1)") for s in app.subheader)
     app.query_params["article"] = "0000"
-    app.switch_page("pages/article.py").run()
+    app.switch_page("screens/article.py").run()
     assert app.warning and "No such article" in app.warning[0].value
 
 

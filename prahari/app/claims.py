@@ -161,6 +161,8 @@ def _amount(number: float, unit: Optional[str]) -> str:
 def _plural(unit: Optional[str], number: Optional[float]) -> str:
     if not unit or unit in ("INR", "TB"):
         return f" {unit}" if unit == "TB" else ""
+    if unit == "person":
+        return " person" if number == 1 else " people"
     return f" {unit}" + ("" if number == 1 else "s")
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import re
 from xml.sax.saxutils import escape as _xml_escape
 
+from index.ledger import read_claims
 from index.query import Filters
 from index.store import Store
 from prahari.highlight import fact_marks, segments
@@ -30,9 +31,18 @@ def build_digest(store: Store, since: str, filters: Filters) -> dict:
     for article in store.iter_articles(scoped):
         stories.setdefault(article.story_id or article.id, []).append(article)
     facts = list(store.iter_facts(scoped))
+    claims = read_claims(store, filters)
+    new_claims = [c for c in claims if (c.get("built_first") or "") >= since]
+    disputed = [c for c in claims if c not in new_claims and (c.get("disputed_since") or "") >= since]
     return {"since": since, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "stories": [sorted(group, key=lambda a: (a.published or "", a.id)) for group in stories.values()],
-            "facts": facts, "entities": store.entity_first_seen(scoped)}
+            "facts": facts, "entities": store.entity_first_seen(scoped), "new_claims": new_claims,
+            "newly_disputed": disputed}
+
+
+def _claim_line(claim: dict) -> str:
+    return (f"{claim['slot']} = {claim['text']} — {claim['status']}, {claim['outlets']} for, {claim['against']} "
+            f"against ({'+'.join(claim['languages'])})")
 
 
 def _entity_label(entity) -> str:
@@ -52,7 +62,8 @@ def render_markdown(digest: dict) -> str:
     articles = sum(len(s) for s in digest["stories"])
     lines = [f"# Prahari digest: new since {digest['since']}", "",
              f"{articles} new articles in {len(digest['stories'])} stories, {len(digest['facts'])} new facts, "
-             f"{len(digest['entities'])} new entities.", "", "## New articles"]
+             f"{len(digest['entities'])} new entities, {len(digest['new_claims'])} new claims, "
+             f"{len(digest['newly_disputed'])} newly disputed.", "", "## New articles"]
     for story in digest["stories"]:
         lead = story[0]
         lines.append(f"- [{_md_text(lead.title)}]({lead.url}) ({lead.source}, {lead.language}, "
@@ -64,6 +75,9 @@ def render_markdown(digest: dict) -> str:
     lines += ["", "## New entities"]
     lines += [f"- {_md_text(_entity_label(e['entity']))} ({e['entity'].type}, {e['articles']} articles)"
               for e in digest["entities"]]
+    for title, key in (("Newly disputed claims", "newly_disputed"), ("New claims", "new_claims")):
+        lines += ["", f"## {title}"]
+        lines += [f"- {_md_text(_claim_line(c))}: first [{c['first_source']}]({c['first_url']})" for c in digest[key]]
     return "\n".join(lines) + "\n"
 
 
@@ -93,12 +107,16 @@ def render_html(digest: dict) -> str:
                     f"{html.escape(f.event_date or (f.published or '')[:10])})</li>" for f in digest["facts"])
     entities = "".join(f"<li>{html.escape(_entity_label(e['entity']))} ({e['entity'].type}, {e['articles']} articles)</li>"
                        for e in digest["entities"])
+    claims = {key: "".join(f'<li>{html.escape(_claim_line(c))}: first <a href="{html.escape(c["first_url"])}">'
+                           f'{html.escape(c["first_source"])}</a></li>' for c in digest[key])
+              for key in ("newly_disputed", "new_claims")}
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Prahari digest since '
             f'{html.escape(digest["since"])}</title><style>body{{font-family:"Noto Sans","Noto Sans Devanagari",sans-serif;'
             f'max-width:60em;margin:2em auto}} mark.figure{{background:#ffe08a}} mark.date{{background:#c9f2d0}}'
             f'</style></head><body><h1>Prahari digest: new since {html.escape(digest["since"])}</h1>'
             f"<h2>New articles</h2><ul>{stories}</ul><h2>New facts</h2><ul>{facts}</ul>"
-            f"<h2>New entities</h2><ul>{entities}</ul></body></html>\n")
+            f"<h2>New entities</h2><ul>{entities}</ul><h2>Newly disputed claims</h2><ul>{claims['newly_disputed']}</ul>"
+            f"<h2>New claims</h2><ul>{claims['new_claims']}</ul></body></html>\n")
 
 
 def render_atom(digest: dict, feed_id: str) -> str:
@@ -120,6 +138,13 @@ def render_atom(digest: dict, feed_id: str) -> str:
             + f'<link rel="alternate" href="{xml_escape(lead.url, {chr(34): "&quot;"})}"/>'
             f"<author><name>{xml_escape(lead.source)}</name></author>"
             f'<content type="html">{xml_escape(content)}</content></entry>')
+    for claim in digest["newly_disputed"]:
+        entries.append(
+            f"<entry><id>urn:prahari:claim:{xml_escape(claim['id'])}:disputed</id>"
+            f"<title>{xml_escape('Disputed: ' + _claim_line(claim))}</title>"
+            f"<updated>{xml_escape(_rfc3339(claim['disputed_since']))}</updated>"
+            f'<link rel="alternate" href="{xml_escape(claim["first_url"], {chr(34): "&quot;"})}"/>'
+            f"<author><name>Prahari</name></author></entry>")
     return ('<?xml version="1.0" encoding="utf-8"?>\n'
             f'<feed xmlns="{ATOM_NS}"><id>{xml_escape(feed_id)}</id>'
             f"<title>Prahari: new since {xml_escape(digest['since'])}</title>"

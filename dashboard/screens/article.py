@@ -14,7 +14,7 @@ article_id = st.query_params.get("article", "")
 article = data.article(url, article_id) if article_id else None
 if article is None:
     st.warning("No such article. Open one from the timeline.")
-    st.page_link("pages/timeline.py", label="Back to the timeline", icon=":material/timeline:")
+    st.page_link("screens/timeline.py", label="Back to the timeline", icon=":material/timeline:")
     st.stop()
 
 st.html(STYLE + f"<h2>{html.escape(article.title)}</h2>"
@@ -32,4 +32,4 @@ siblings = [m for m in data.story_members(url, (article.story_id or article.id,)
 st.subheader(f"Same story elsewhere ({len(siblings)})")
 for member in siblings:
     st.html(member_html(member))
-    st.page_link("pages/article.py", label="Article view", icon=":material/article:", query_params={"article": member["id"]})
+    st.page_link("screens/article.py", label="Article view", icon=":material/article:", query_params={"article": member["id"]})

@@ -27,14 +27,30 @@ events = pd.DataFrame(data.fact_days(url, key), columns=["day", "count"])
 if days.empty:
     st.info("No articles match these filters. Widen the dates or clear a filter in the sidebar.")
     st.stop()
-days["language"] = days["language"].map({"hi": "हिन्दी", "en": "English"}).fillna(days["language"])
-bars = alt.Chart(days).mark_bar().encode(
-    x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="reports"),
-    color=alt.Color("language:N", title="language"), tooltip=["day:T", "language:N", "count:Q"])
-ticks = alt.Chart(events).mark_tick(color="#c0392b", thickness=2, size=14).encode(
-    x="day:T", tooltip=[alt.Tooltip("day:T"), alt.Tooltip("count:Q", title="facts")])
-st.altair_chart(alt.layer(bars, ticks).properties(height=220), width="stretch")
-st.caption("Bars: reports per day by language. Red ticks: days that facts refer to.")
+BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
+mode = st.query_params.get("bars", "reports")
+mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
+                horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
+if mode == "events":
+    st.query_params["bars"] = "events"
+    per_day = pd.DataFrame([{"day": e["date"], "outlets": e["outlets"], "event": e.get("summary") or e.get("summary_hi")}
+                            for e in data.events(url, key)], columns=["day", "outlets", "event"])
+    counted = per_day.groupby("day").size().reset_index(name="count") if not per_day.empty else per_day
+    bars = alt.Chart(counted).mark_bar(color="#7b4fa0").encode(
+        x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="events"), tooltip=["day:T", "count:Q"])
+    st.altair_chart(bars.properties(height=220), width="stretch")
+    st.caption("Bars: events per day, on the day they happened (named in the reports). The Events page lists them.")
+else:
+    if "bars" in st.query_params:
+        del st.query_params["bars"]
+    days["language"] = days["language"].map({"hi": "हिन्दी", "en": "English"}).fillna(days["language"])
+    bars = alt.Chart(days).mark_bar().encode(
+        x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="reports"),
+        color=alt.Color("language:N", title="language"), tooltip=["day:T", "language:N", "count:Q"])
+    ticks = alt.Chart(events).mark_tick(color="#c0392b", thickness=2, size=14).encode(
+        x="day:T", tooltip=[alt.Tooltip("day:T"), alt.Tooltip("count:Q", title="facts")])
+    st.altair_chart(alt.layer(bars, ticks).properties(height=220), width="stretch")
+    st.caption("Bars: reports per day by language. Red ticks: days that facts refer to.")
 
 if view.q:
     try:
@@ -67,7 +83,7 @@ for article in articles:
     members = stories.get(story, [])
     st.html(STYLE + item_html(article, facts.get(article.id, []), len(members)))
     cols = st.columns([1, 4])
-    cols[0].page_link("pages/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
+    cols[0].page_link("screens/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
     if len(members) > 1:
         with cols[1].expander(f"{len(members)} sources carry this story"):
             st.html("<br>".join(member_html(m) for m in members))
@@ -75,7 +91,7 @@ for article in articles:
 st.divider()
 st.subheader("Export this view")
 st.caption("The same rows as `prahari export` with the sidebar's filters (the search box does not narrow exports).")
-what = st.radio("What", ["articles", "facts"], horizontal=True, key="export_what")
+what = st.radio("What", ["articles", "facts", "figures", "claims", "events"], horizontal=True, key="export_what")
 fmt = st.radio("Format", ["csv", "xlsx", "jsonl"], horizontal=True, key="export_format")
 mime = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "jsonl": "application/x-ndjson"}[fmt]

@@ -37,4 +37,4 @@ for kind, title in (("AGENCY", "Agencies"), ("PERSON", "People"), ("PLACE", "Pla
         if entity.get("name_hi") and entity["name_hi"] != label:
             label += f" / {entity['name_hi']}"
         query = {**view.to_query(), "entity": sorted(set(view.entity) | {entity["value"]})}
-        st.page_link("pages/timeline.py", label=f"{label} — {entity['count']} articles", query_params=query)
+        st.page_link("screens/timeline.py", label=f"{label} — {entity['count']} articles", query_params=query)

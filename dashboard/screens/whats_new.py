@@ -37,6 +37,6 @@ if not articles:
     st.info("Nothing new since then. Run `prahari update` to check the sources again.")
 for article in articles:
     st.html(STYLE + item_html(article, facts.get(article.id, []), 1))
-    st.page_link("pages/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
+    st.page_link("screens/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
 if total > len(articles):
     st.caption(f"Showing the first {len(articles)} of {total}; `prahari digest --since {chosen}` lists them all.")
