@@ -109,7 +109,12 @@ def same_event(a: Signature, b: Signature) -> bool:
     """Reports in different languages of the same event: shared entities and figures, within three days."""
     hours = _hours_apart(a, b)
     return (a.language != b.language and hours is not None and hours <= EVENT_WINDOW_HOURS
-            and bool(a.entities & b.entities) and event_score(a, b) >= SAME_EVENT_SCORE)
+            and informative_overlap(a, b) and event_score(a, b) >= SAME_EVENT_SCORE)
+
+
+def informative_overlap(a: Signature, b: Signature) -> bool:
+    """More in common than the incident's own name: a shared figure or date, or two shared entities."""
+    return bool(a.figures & b.figures or a.dates & b.dates or len(a.entities & b.entities) >= 2)
 
 
 def same_story(a: Signature, b: Signature) -> bool:

@@ -24,6 +24,7 @@ from prahari.model import Fact
 STATUSES = ("corroborated", "single-source", "disputed")
 EXACT_TOLERANCE = 0.005  # "1.3 TB" and "1.30 TB" are one value
 ABOUT_TOLERANCE = 0.10  # "about 200 crore" covers 180–220 crore
+PRECISION = {"exact": 0, "about": 1, "range": 2, "more_than": 3, "less_than": 3}
 
 
 def rules_for(incident: Optional[Incident]) -> ClaimRules:
@@ -175,9 +176,12 @@ def value_text(slot: str, value: dict) -> str:
     unit, number = value.get("unit"), value.get("value")
     if number is None and value.get("low") is not None:
         low, high = value["low"], value["high"]
-        if unit == "INR":
-            return f"₹{_indian(low)}–{_indian(high)}"
-        return f"{_amount(low, unit)}–{_amount(high, unit)}{_plural(unit, high)}"
+        span = f"{_amount(low, None)}–{_amount(high, None)}"
+        for size, word in ((1e7, "crore"), (1e5, "lakh")):
+            if low >= size and high >= size:  # "3–4 crore", not "3 crore–4 crore"
+                span = f"{low / size:g}–{high / size:g} {word}"
+                break
+        return ("₹" + span) if unit == "INR" else f"{span}{_plural(unit, high)}"
     if number is None:
         return "(no figure)"
     words = {"about": "about ", "more_than": "more than ", "less_than": "less than "}.get(value.get("qualifier"), "")
@@ -232,7 +236,8 @@ def _slot_claims(incident: str, slot: str, evidence: list[tuple[dict, dict]], in
                                                     -len(kv[1]), kv[0]))
     founded: list[tuple[str, dict, list[tuple[dict, dict]]]] = []
     for key, members in ranked:
-        founder = members[0][1]
+        # The most precise wording stands for the value: "₹200 crore" before "about ₹200 crore".
+        founder = min(members, key=lambda m: (PRECISION.get(m[1].get("qualifier"), 9), _order(m[0])))[1]
         home = next((f for f in founded if compatible(f[1], founder)), None)
         if home is None:
             founded.append((key, founder, list(members)))
