@@ -378,9 +378,9 @@ class SQLiteStore(Store):
             return [dict(r) for r in self.db.execute(sql, [*params, size]).fetchall()]
         return {
             "incident": grouped(f"SELECT a.incident AS value, COUNT(*) AS count FROM articles a WHERE {where} "
-                                "GROUP BY a.incident ORDER BY count DESC LIMIT ?"),
+                                "GROUP BY a.incident ORDER BY count DESC, value LIMIT ?"),
             "language": grouped(f"SELECT a.language AS value, COUNT(*) AS count FROM articles a WHERE {where} "
-                                "GROUP BY a.language ORDER BY count DESC LIMIT ?"),
+                                "GROUP BY a.language ORDER BY count DESC, value LIMIT ?"),
             "source": grouped(f"SELECT a.source AS value, COUNT(*) AS count FROM articles a WHERE {where} "
                               "GROUP BY a.source ORDER BY count DESC, value LIMIT ?"),
             # Semi-joins: SQLite counts these several times faster than with a plain join.
@@ -391,7 +391,7 @@ class SQLiteStore(Store):
                                   ORDER BY c.count DESC, c.value LIMIT ?"""),
             "figure_kind": grouped(f"""SELECT kind AS value, COUNT(DISTINCT article_id) AS count FROM article_figures
                                        WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
-                                       GROUP BY kind ORDER BY count DESC LIMIT ?"""),
+                                       GROUP BY kind ORDER BY count DESC, value LIMIT ?"""),
         }
 
     def filter_options(self) -> dict[str, list[dict]]:
