@@ -83,8 +83,13 @@ def source_html(fact: dict) -> str:
             f"original ↗</a></div></div>")
 
 
+SOURCES_SHOWN = 25  # per column; the export has every one
+
+
 def sources_html(facts: list[dict], empty: str) -> str:
-    """Sources in a column, or a quiet note when there are none."""
+    """Sources in a column (the first SOURCES_SHOWN), or a quiet note when there are none."""
     if not facts:
         return f'<div class="pr-meta">{html.escape(empty)}</div>'
-    return "".join(source_html(f) for f in facts)
+    more = len(facts) - SOURCES_SHOWN
+    note = f'<div class="pr-meta">… and {more} more (export the claims for every one)</div>' if more > 0 else ""
+    return "".join(source_html(f) for f in facts[:SOURCES_SHOWN]) + note

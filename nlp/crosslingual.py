@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Iterable, Optional
 
@@ -82,6 +82,10 @@ def _time(value: Optional[str]) -> Optional[datetime]:
         return None
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _jaccard(a: frozenset, b: frozenset) -> Optional[float]:
     return len(a & b) / len(a | b) if a or b else None
 
@@ -135,8 +139,13 @@ def story_links(signatures: list[Signature]) -> dict[str, str]:
             node = parent[node]
         return node
 
-    for index, a in enumerate(wired):
-        for b in wired[index + 1:]:
+    # Only articles published within the rewrite window of each other can be one story: compare along a
+    # window over publication time, not every pair (a year of wire copy is thousands of articles).
+    timed = sorted((s for s in wired if s.published is not None), key=lambda s: _utc(s.published))
+    for index, a in enumerate(timed):
+        for b in timed[index + 1:]:
+            if (_utc(b.published) - _utc(a.published)).total_seconds() > REWRITE_WINDOW_HOURS * 3600:
+                break
             if same_story(a, b):
                 parent[root(a.article_id)] = root(b.article_id)
     groups: dict[str, list[Signature]] = {}

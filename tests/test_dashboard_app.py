@@ -103,7 +103,8 @@ def test_bad_url_values_are_ignored_not_fatal(app):
 def test_each_page_renders(app, crawled):
     app.run()
     for page, header in (("screens/entities.py", "Entities"), ("screens/figures.py", "Figures"),
-                         ("screens/whats_new.py", "What's new")):
+                         ("screens/whats_new.py", "What's new"), ("screens/claims.py", "Claims"),
+                         ("screens/events.py", "Events")):
         app.switch_page(page).run()
         assert not app.exception, page
         assert [h.value for h in app.header] == [header]
@@ -148,3 +149,18 @@ def test_page_text_is_escaped():
     rendered = item_html(hostile, [], 1)
     assert "<script>" not in rendered and "&lt;script&gt;" in rendered
     assert "evil&lt;b&gt;.org" in rendered and "[click](javascript:alert(1)) **bold**" in rendered
+
+
+def test_claims_page_filters_by_status_and_slot_from_the_url(app, crawled):
+    app.query_params["status"] = "disputed"
+    app.query_params["slot"] = "servers_affected"
+    app.run()
+    app.switch_page("screens/claims.py").run()
+    assert not app.exception
+    status = next(r for r in app.radio if r.label == "Status")
+    assert status.value == "disputed"
+    shown = " ".join(m.value for m in app.markdown)
+    assert "**3** claims · 3 disputed" in shown and "20 of 50 servers" in shown and "ransom_demand" not in shown
+    status.set_value("corroborated").run()
+    assert query(app, "status") == ["corroborated"] and query(app, "slot") == ["servers_affected"]
+    assert "No claims in this view" in app.info[0].value  # every server count is disputed

@@ -117,3 +117,43 @@ def test_sidebar_language_click_filters_and_updates_the_url(served):
         page.locator('[data-testid="stSidebar"] label').filter(has_text="हिन्दी").click()
         wait_for_text(page, f"{hindi} articles")
         assert page.url.endswith("?lang=hi")
+
+
+def test_claims_page_shows_the_disputed_ransom_claim_with_sources_in_both_languages(served):
+    store, base = served
+    db = open_store(store)
+    [ransom] = [c for c in db.claims() if c["slot"] == "ransom_demand"]
+    db.close()
+    hindi_denial = next(f for f in ransom["facts"] if f["stance"] == "denied" and f["language"] == "hi")
+    english_claim = next(f for f in ransom["facts"] if f["stance"] != "denied" and f["language"] == "en")
+    with browser_page() as page:
+        page.goto(base + "/claims?status=disputed")
+        wait_for_text(page, "ransom_demand")
+        wait_for_text(page, "₹200 crore")
+        wait_for_text(page, hindi_denial["sentence"][:40])  # against, in Hindi
+        wait_for_text(page, english_claim["sentence"][:40])  # for, in English
+        assert page.get_by_text("Against (2)").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "claims.png"), full_page=False)
+        # A source opens: its article view, with the report's headline.
+        source = page.locator(f'a.pr-open[href$="article={english_claim["article_id"]}"]').first
+        source.click()
+        page.wait_for_url(f"**/article?article={english_claim['article_id']}", timeout=TIMEOUT)
+        db = open_store(store)
+        title = db.get_article(english_claim["article_id"]).title
+        db.close()
+        wait_for_text(page, title)
+        assert "status=disputed" not in page.url
+
+
+def test_events_view_and_event_bars_keep_their_state_in_the_url(served):
+    _store, base = served
+    with browser_page() as page:
+        page.goto(base + "/events")
+        wait_for_text(page, "2022-11-25")
+        page.get_by_text("2022-11-25", exact=False).first.click()
+        wait_for_text(page, "registered a case")
+        page.goto(base + "/?bars=events")
+        wait_for_text(page, "Bars: events per day")
+        page.locator('label').filter(has_text="Reports per day").click()
+        wait_for_text(page, "Bars: reports per day by language")
+        assert "bars=" not in page.url

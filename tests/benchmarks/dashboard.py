@@ -80,7 +80,8 @@ def time_dashboard(store_url: str) -> tuple[float, float]:
     return first, change
 
 
-def bench_dashboard(scratch: Path, small_store: str) -> None:
+def bench_dashboard(scratch: Path, small_store: str) -> str:
+    """Time the dashboard on the big store it builds; return that store's URL (the claims benchmark reuses it)."""
     started = time.monotonic()
     big = f"sqlite:///{scratch}/big.db"
     build_big_store(big)
@@ -90,3 +91,4 @@ def bench_dashboard(scratch: Path, small_store: str) -> None:
     print(f"bench dashboard: {BIG} articles (store built in {built:.0f}s): first timeline {first:.2f}s "
           f"(target <= 3), language filter {change:.2f}s (target <= 1); baseline on the {len(load_articles())}-article "
           f"demo store: first {base_first:.2f}s, filter {base_change:.2f}s", flush=True)
+    return big

@@ -13,6 +13,7 @@ import trafilatura
 
 from crawlers.context import CrawlReport
 from crawlers.runner import CrawlMisconfigured, crawl_settings, run_crawl
+from tests.benchmarks.claims import bench_claims, bench_crosslingual
 from tests.benchmarks.dashboard import bench_dashboard
 from tests.benchmarks.realpages import bench_realpages
 from prahari.incident import load_incident
@@ -85,7 +86,7 @@ def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> tuple[
     return time.monotonic() - started, report, memory.peak
 
 
-def bench_nlp(articles: list[dict]) -> None:
+def bench_nlp(articles: list[dict]) -> float:
     """NLP over the recombined corpus, beside bare spacy.blank tokenisation of the same text."""
     import spacy
 
@@ -109,6 +110,7 @@ def bench_nlp(articles: list[dict]) -> None:
     print(f"bench nlp: {len(docs)} articles in {seconds:.1f}s = {len(docs) / seconds:.0f} articles/s, "
           f"{words / seconds:.0f} words/s (target >= 150 articles/s); bare spacy.blank tokenisation "
           f"{len(docs) / base:.0f} articles/s (baseline)", flush=True)
+    return len(docs) / seconds
 
 
 def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_rate: float) -> None:
@@ -146,14 +148,16 @@ def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_r
 def main() -> None:
     bench_realpages()
     articles = generated_articles()
-    bench_nlp(articles)
+    nlp_rate = bench_nlp(articles)
+    bench_crosslingual()
     with tempfile.TemporaryDirectory() as tmp:
         small = f"sqlite:///{tmp}/demo.db"
         with SampleSite() as site:
             incident = Path(tmp) / "demo.yaml"
             incident.write_text(site.incident_yaml(), encoding="utf-8")
             run_crawl(small, load_incident(incident))
-        bench_dashboard(Path(tmp), small)
+        big = bench_dashboard(Path(tmp), small)
+        bench_claims("100k", big, nlp_rate, with_incremental=True)
     publishers = load_publishers()
     with tempfile.TemporaryDirectory() as tmp, SampleSite(articles=articles) as site:
         scratch = Path(tmp)
@@ -182,6 +186,7 @@ def main() -> None:
         print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
               f"{stored / seconds:.0f} pages/s (target >= 150), peak RSS {peak:.0f} MB summed over the crawler "
               f"and its NLP worker (target <= 400)", flush=True)
+        bench_claims(f"{PAGES // 1000}k", f"sqlite:///{scratch}/prahari.db", nlp_rate, with_incremental=False)
         bench_backfill(site, scratch, articles, stored / full_seconds)
         # No-change rerun: every article already stored.
         before = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
