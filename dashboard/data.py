@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 
 import streamlit as st
 
+from dashboard.render import SOURCES_SHOWN
 from dashboard.view import filters_from_key
 from index.export import export_bytes, records_for
 from index.ledger import read_claims, read_events
@@ -146,14 +147,14 @@ def figure_rows(url: str, key: str, limit: int = 5000) -> list[dict]:
 def claims(url: str, key: str, status: Optional[str]) -> list[dict]:
     """Claims inside the view (disputed first), each with every source for and against."""
     with _store(url) as store:
-        return read_claims(store, filters_from_key(key), status)
+        return read_claims(store, filters_from_key(key), status, facts_per_side=SOURCES_SHOWN)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def events(url: str, key: str) -> list[dict]:
     """Events inside the view, by the day they happened."""
     with _store(url) as store:
-        return read_events(store, filters_from_key(key))
+        return read_events(store, filters_from_key(key), sentences=SOURCES_SHOWN)
 
 
 def export_view(url: str, key: str, what: str, fmt: str) -> bytes:

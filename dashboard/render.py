@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Optional
 
 from prahari.highlight import fact_marks, segments, split_at
 from prahari.model import Article, Fact
@@ -86,10 +87,10 @@ def source_html(fact: dict) -> str:
 SOURCES_SHOWN = 25  # per column; the export has every one
 
 
-def sources_html(facts: list[dict], empty: str) -> str:
-    """Sources in a column (the first SOURCES_SHOWN), or a quiet note when there are none."""
+def sources_html(facts: list[dict], empty: str, total: Optional[int] = None) -> str:
+    """Sources in a column (the first SOURCES_SHOWN of `total`), or a quiet note when there are none."""
     if not facts:
         return f'<div class="pr-meta">{html.escape(empty)}</div>'
-    more = len(facts) - SOURCES_SHOWN
+    more = (len(facts) if total is None else total) - min(len(facts), SOURCES_SHOWN)
     note = f'<div class="pr-meta">… and {more} more (export the claims for every one)</div>' if more > 0 else ""
     return "".join(source_html(f) for f in facts[:SOURCES_SHOWN]) + note

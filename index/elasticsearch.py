@@ -45,12 +45,13 @@ MAPPINGS = {
               "fact_day": KW, "sentence_an": TEXT, "record": OPAQUE},
     "entities": {"id": KW, "type": KW, "name": KW, "name_hi": KW},
     "listings": {"url": KW, "etag": KW, "last_modified": KW, "checked_at": KW},
-    "ledger": {"fact_id": KW, "incident": KW, "article_id": KW, "day": KW, "slots": KW, "row": OPAQUE},
+    "ledger": {"fact_id": KW, "incident": KW, "article_id": KW, "row": OPAQUE},
+    "state": {"incident": KW, "key": KW, "doc": OPAQUE},
     "claims": {"id": KW, "incident": KW, "slot": KW, "doc": OPAQUE},
     "events": {"id": KW, "incident": KW, "day": KW, "doc": OPAQUE},
 }
 # Built from the facts by the claim service; a store written before they existed opens read-only without them.
-DERIVED = ("ledger", "claims", "events")
+DERIVED = ("ledger", "state", "claims", "events")
 
 
 def _analysed(text: str) -> str:
@@ -530,16 +531,39 @@ class ElasticsearchStore(Store):
                   [{"bool": {"filter": scope + [{"terms": {"article_id": article_ids[i:i + ID_CHUNK]}}]}}
                    for i in range(0, len(article_ids), ID_CHUNK)])
         self._replace_docs("ledger", clears, [
-            (r["fact_id"], {"fact_id": r["fact_id"], "incident": incident, "article_id": r["article_id"],
-                            "day": r.get("day"), "slots": r["slots"], "row": r}) for r in rows])
+            (r["fact_id"], {"fact_id": r["fact_id"], "incident": incident, "article_id": r["article_id"], "row": r})
+            for r in rows])
 
-    def ledger(self, incident: str, slots: Optional[list[str]] = None,
-               days: Optional[list[str]] = None) -> list[dict]:
+    def ledger(self, incident: str, fact_ids: Optional[list[str]] = None,
+               article_ids: Optional[list[str]] = None) -> list[dict]:
         scope: list[dict] = [{"term": {"incident": incident}}]
-        if slots is not None or days is not None:
-            scope.append({"bool": {"should": [{"terms": {"slots": slots or []}}, {"terms": {"day": days or []}}],
-                                   "minimum_should_match": 1}})
-        return self._derived("ledger", {"bool": {"filter": scope}}, [{"fact_id": "asc"}], "row")
+        if fact_ids is None and article_ids is None:
+            return self._derived("ledger", {"bool": {"filter": scope}}, [{"fact_id": "asc"}], "row")
+        found: dict[str, dict] = {}
+        for field, ids in (("fact_id", fact_ids or []), ("article_id", article_ids or [])):
+            for start in range(0, len(ids), ID_CHUNK):
+                query = {"bool": {"filter": scope + [{"terms": {field: ids[start:start + ID_CHUNK]}}]}}
+                for row in self._derived("ledger", query, [{"fact_id": "asc"}], "row"):
+                    found[row["fact_id"]] = row
+        return [found[k] for k in sorted(found)]
+
+    @staticmethod
+    def _state_id(incident: str, key: str) -> str:
+        return hashlib.sha1(f"{incident}\n{key}".encode("utf-8")).hexdigest()
+
+    def put_state(self, incident: str, docs: dict[str, dict], replace: bool = False) -> None:
+        clears = [{"term": {"incident": incident}}] if replace else []
+        self._replace_docs("state", clears, [(self._state_id(incident, key), {"incident": incident, "key": key,
+                                                                             "doc": doc}) for key, doc in docs.items()])
+
+    def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        if "state" in self.absent:
+            return {}
+        scope: list[dict] = [{"term": {"incident": incident}}]
+        if keys is not None:
+            scope.append({"terms": {"key": keys}})
+        return {h["_source"]["key"]: h["_source"]["doc"]
+                for h in self._scan("state", {"bool": {"filter": scope}}, [{"key": "asc"}], ["key", "doc"])}
 
     def _put(self, kind: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]], doc_key: str) -> None:
         scope: list[dict] = [{"term": {"incident": incident}}]

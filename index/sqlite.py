@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+import orjson
+
 from index.query import Filters, Node, Phrase, Term
 from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
@@ -94,13 +96,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, """
     ALTER TABLE articles ADD COLUMN archive TEXT;
     """),
-    # v8: the claim ledger (facts by slot and named day), and the claims and events built from it.
+    # v8: the claim ledger (facts that fill claim slots or name days), its running totals, claims and events.
     (8, """
-    CREATE TABLE ledger (fact_id TEXT PRIMARY KEY, incident TEXT, article_id TEXT, day TEXT, slots TEXT, row TEXT);
-    CREATE INDEX ledger_incident ON ledger(incident, day);
+    CREATE TABLE ledger (fact_id TEXT PRIMARY KEY, incident TEXT, article_id TEXT, row TEXT);
+    CREATE INDEX ledger_incident ON ledger(incident);
     CREATE INDEX ledger_article ON ledger(article_id);
-    CREATE TABLE ledger_slots (fact_id TEXT, incident TEXT, slot TEXT, PRIMARY KEY (incident, slot, fact_id));
-    CREATE INDEX ledger_slots_fact ON ledger_slots(fact_id);
+    CREATE TABLE ledger_state (incident TEXT, key TEXT, doc TEXT, PRIMARY KEY (incident, key));
     CREATE TABLE claims (id TEXT PRIMARY KEY, incident TEXT, slot TEXT, doc TEXT);
     CREATE INDEX claims_incident ON claims(incident, slot);
     CREATE TABLE events (id TEXT PRIMARY KEY, incident TEXT, day TEXT, doc TEXT);
@@ -136,6 +137,11 @@ def to_fts(node: Node) -> str:
 def id_rowid(record_id: str) -> int:
     """A stable 60-bit integer for a hex article or fact id (its full-text rowid)."""
     return int(record_id[:15], 16)
+
+
+def _dump(value: Any) -> str:
+    """Ledger rows, totals, claims and events as JSON text (orjson: they are rewritten on every update)."""
+    return orjson.dumps(value).decode("utf-8")
 
 
 def _analysed(text: str) -> str:
@@ -491,41 +497,48 @@ class SQLiteStore(Store):
         def work():
             if article_ids is None:
                 self.db.execute("DELETE FROM ledger WHERE incident=?", (incident,))
-                self.db.execute("DELETE FROM ledger_slots WHERE incident=?", (incident,))
             else:
                 for start in range(0, len(article_ids), ID_CHUNK):
                     chunk = article_ids[start:start + ID_CHUNK]
-                    marks = ",".join("?" for _ in chunk)
-                    self.db.execute(f"DELETE FROM ledger_slots WHERE fact_id IN (SELECT fact_id FROM ledger "
-                                    f"WHERE article_id IN ({marks}))", chunk)
-                    self.db.execute(f"DELETE FROM ledger WHERE article_id IN ({marks})", chunk)
-            self.db.executemany("INSERT OR REPLACE INTO ledger VALUES (?,?,?,?,?,?)", [
-                (r["fact_id"], incident, r["article_id"], r.get("day"), " ".join(r["slots"]),
-                 json.dumps(r, ensure_ascii=False)) for r in rows])
-            self.db.executemany("INSERT OR IGNORE INTO ledger_slots VALUES (?,?,?)",
-                                [(r["fact_id"], incident, slot) for r in rows for slot in r["slots"]])
+                    self.db.execute(f"DELETE FROM ledger WHERE article_id IN ({','.join('?' for _ in chunk)})", chunk)
+            self.db.executemany("INSERT OR REPLACE INTO ledger VALUES (?,?,?,?)", [
+                (r["fact_id"], incident, r["article_id"], _dump(r)) for r in rows])
         self._write(work)
 
-    def ledger(self, incident: str, slots: Optional[list[str]] = None,
-               days: Optional[list[str]] = None) -> list[dict]:
-        if slots is None and days is None:
-            rows = self.db.execute("SELECT row FROM ledger WHERE incident=? ORDER BY fact_id", (incident,))
-            return [json.loads(r[0]) for r in rows]
+    def ledger(self, incident: str, fact_ids: Optional[list[str]] = None,
+               article_ids: Optional[list[str]] = None) -> list[dict]:
+        if fact_ids is None and article_ids is None:
+            return [orjson.loads(r[0]) for r in self.db.execute(
+                "SELECT row FROM ledger WHERE incident=? ORDER BY fact_id", (incident,))]
         found: dict[str, str] = {}
-        for start in range(0, len(slots or []), ID_CHUNK):
-            chunk = slots[start:start + ID_CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for fact_id, row in self.db.execute(
-                    f"SELECT l.fact_id, l.row FROM ledger_slots s JOIN ledger l ON l.fact_id = s.fact_id "
-                    f"WHERE s.incident=? AND s.slot IN ({marks})", [incident, *chunk]):
-                found[fact_id] = row
-        for start in range(0, len(days or []), ID_CHUNK):
-            chunk = days[start:start + ID_CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for fact_id, row in self.db.execute(
-                    f"SELECT fact_id, row FROM ledger WHERE incident=? AND day IN ({marks})", [incident, *chunk]):
-                found[fact_id] = row
-        return [json.loads(found[k]) for k in sorted(found)]
+        for column, ids in (("fact_id", fact_ids or []), ("article_id", article_ids or [])):
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = ids[start:start + ID_CHUNK]
+                for fact_id, row in self.db.execute(
+                        f"SELECT fact_id, row FROM ledger WHERE incident=? AND {column} IN "
+                        f"({','.join('?' for _ in chunk)})", [incident, *chunk]):
+                    found[fact_id] = row
+        return [orjson.loads(found[k]) for k in sorted(found)]
+
+    def put_state(self, incident: str, docs: dict[str, dict], replace: bool = False) -> None:
+        def work():
+            if replace:
+                self.db.execute("DELETE FROM ledger_state WHERE incident=?", (incident,))
+            self.db.executemany("INSERT OR REPLACE INTO ledger_state VALUES (?,?,?)",
+                                [(incident, key, _dump(doc))
+                                 for key, doc in docs.items()])
+        self._write(work)
+
+    def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        if keys is None:
+            rows = self.db.execute("SELECT key, doc FROM ledger_state WHERE incident=?", (incident,)).fetchall()
+        else:
+            rows = []
+            for start in range(0, len(keys), ID_CHUNK):
+                chunk = keys[start:start + ID_CHUNK]
+                rows += self.db.execute(f"SELECT key, doc FROM ledger_state WHERE incident=? AND key IN "
+                                        f"({','.join('?' for _ in chunk)})", [incident, *chunk]).fetchall()
+        return {key: orjson.loads(doc) for key, doc in rows}
 
     def _replace(self, table: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]],
                  doc_key: str) -> None:
@@ -538,7 +551,8 @@ class SQLiteStore(Store):
                     marks = ",".join("?" for _ in chunk)
                     self.db.execute(f"DELETE FROM {table} WHERE incident=? AND {key} IN ({marks})", [incident, *chunk])
             self.db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?)",
-                                [(d["id"], incident, d[doc_key], json.dumps(d, ensure_ascii=False)) for d in docs])
+                                [(d["id"], incident, d[doc_key], _dump(d))
+                                 for d in docs])
         self._write(work)
 
     def put_claims(self, incident: str, claims: list[dict], slots: Optional[list[str]] = None) -> None:
@@ -549,11 +563,11 @@ class SQLiteStore(Store):
 
     def claims(self, incident: Optional[str] = None) -> list[dict]:
         where, params = ("WHERE incident=?", [incident]) if incident else ("", [])
-        return [json.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM claims {where} ORDER BY slot, id", params)]
+        return [orjson.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM claims {where} ORDER BY slot, id", params)]
 
     def events(self, incident: Optional[str] = None) -> list[dict]:
         where, params = ("WHERE incident=?", [incident]) if incident else ("", [])
-        return [json.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM events {where} ORDER BY day, id", params)]
+        return [orjson.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM events {where} ORDER BY day, id", params)]
 
     def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
         out: dict[str, dict] = {}

@@ -119,10 +119,9 @@ class ReadSide(ABC):
 
 
 class LedgerSide(ABC):
-    """Derived data the claim service writes and reads: the claim ledger, claims and events per incident.
-
-    Ledger rows are JSON-ready dicts with at least fact_id, article_id, slots ([slot names]) and day (the
-    date the fact names, or None); claims carry id and slot; events carry id and date.
+    """Derived data the claim service writes and reads, per incident: the claim ledger (one JSON row per fact
+    that fills a claim slot or names a day, keyed by fact_id, with article_id), the running totals it keeps
+    per slot and day (JSON docs by key), and the claims and events read off them (docs with id and slot or date).
     """
 
     @abstractmethod
@@ -130,9 +129,17 @@ class LedgerSide(ABC):
         """Replace the ledger rows of these articles (of the whole incident when article_ids is None)."""
 
     @abstractmethod
-    def ledger(self, incident: str, slots: Optional[list[str]] = None,
-               days: Optional[list[str]] = None) -> list[dict]:
-        """Ledger rows of an incident: all of them, or those filling one of the slots or naming one of the days."""
+    def ledger(self, incident: str, fact_ids: Optional[list[str]] = None,
+               article_ids: Optional[list[str]] = None) -> list[dict]:
+        """Ledger rows of an incident: all of them, or those of these facts or of these articles."""
+
+    @abstractmethod
+    def put_state(self, incident: str, docs: dict[str, dict], replace: bool = False) -> None:
+        """Write running totals by key (replace=True: they are all there is for the incident)."""
+
+    @abstractmethod
+    def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        """Running totals by key: all of the incident's, or these keys (missing ones are left out)."""
 
     @abstractmethod
     def put_claims(self, incident: str, claims: list[dict], slots: Optional[list[str]] = None) -> None:

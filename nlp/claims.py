@@ -32,7 +32,7 @@ def fold(text: str) -> str:
     return nfc(text).replace("\u0901", "\u0902").lower()
 
 
-Patterns = dict[str, list[re.Pattern]]
+Patterns = dict[str, re.Pattern]  # language -> every pattern of a list, as one alternation
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,11 @@ def _patterns(raw: Any, where: str) -> Patterns:
         if lang not in LANGS or not isinstance(items, list):
             raise IncidentFileError(f"claims: {where}: expected en:/hi: lists of patterns, got {lang!r}")
         try:
+            for item in items:  # each on its own first, so a bad one is named
+                re.compile(str(item))
             # Patterns are not case-folded themselves (that would turn \S into \s): they match ignoring case.
-            out[lang] = [re.compile(nfc(str(p)).replace("\u0901", "\u0902"), re.IGNORECASE) for p in items]
+            joined = "|".join(f"(?:{nfc(str(p)).replace(chr(0x901), chr(0x902))})" for p in items)
+            out[lang] = re.compile(joined or r"(?!x)x", re.IGNORECASE)
         except re.error as exc:
             raise IncidentFileError(f"claims: {where}: bad pattern ({exc})") from None
     return out
@@ -143,11 +146,8 @@ def load_rules(extra: Optional[dict] = None) -> ClaimRules:
 
 
 def _any(patterns: Patterns, lang: str, text: str) -> Optional[re.Match]:
-    for pattern in patterns.get(lang, ()):
-        match = pattern.search(text)
-        if match:
-            return match
-    return None
+    pattern = patterns.get(lang)
+    return pattern.search(text) if pattern is not None else None
 
 
 def stance_of(sentence: str, lang: str, rules: ClaimRules) -> str:
@@ -169,7 +169,7 @@ def normalised(figure: Figure) -> tuple[Optional[str], Optional[float], Optional
 
 def _figure_value(rule: SlotRule, fact: Fact, lang: str, text: str) -> Optional[SlotValue]:
     figures = [f for f in fact.figures if f.kind == rule.kind and (not rule.units or f.unit in rule.units)]
-    cues = [m for p in rule.cues.get(lang, ()) for m in p.finditer(text)]
+    cues = list(rule.cues[lang].finditer(text)) if lang in rule.cues else []
     if not figures or not cues:
         return None
     best, distance = None, CUE_REACH + 1
@@ -217,10 +217,20 @@ def _actors(fact: Fact, text: str, lang: str, before: int) -> list[str]:
 
 def classify(fact: Fact, rules: ClaimRules) -> list[SlotValue]:
     """The slots one fact fills (a denial without a figure fills its slot with value None)."""
+    return read_fact(fact, rules)[1]
+
+
+def read_fact(fact: Fact, rules: ClaimRules) -> tuple[str, list[SlotValue]]:
+    """A fact's stance and the slots it fills, reading the sentence once."""
     lang = fact.language if fact.language in LANGS else "en"
     text = fold(fact.sentence)
     out: list[SlotValue] = []
+    kinds = {f.kind for f in fact.figures}
+    denied = _any(rules.denied, lang, text) is not None
+    stance = "denied" if denied else "attributed" if _any(rules.attributed, lang, text) else "asserted"
     for rule in rules.slots.values():
+        if rule.kind and rule.kind not in kinds and not rule.zero and not denied:
+            continue  # nothing this slot could take from the sentence
         if not _any(rule.cues, lang, text) and not _any(rule.zero, lang, text):
             continue
         if _any(rule.not_, lang, text):
@@ -241,12 +251,14 @@ def classify(fact: Fact, rules: ClaimRules) -> list[SlotValue]:
         value = _figure_value(rule, fact, lang, text)
         if value is not None:
             out.append(value)
-        elif _any(rules.denied, lang, text) and _any(rule.cues, lang, text):
+        elif denied and _any(rule.cues, lang, text):
             out.append(SlotValue(rule.name, None, exclusive=rule.exclusive))  # "no ransom demand was made"
+    if not any(e.type == "AGENCY" for e in fact.entities):
+        return stance, out
     for action, patterns in rules.actions.items():
         match = _any(patterns, lang, text)
         if match:
             for actor in _actors(fact, text, lang, match.start()):
                 out.append(SlotValue(f"action:{actor}", action, text=fact.sentence[match.start():match.end()],
                                      exclusive=False))
-    return out
+    return stance, out

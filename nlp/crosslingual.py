@@ -141,12 +141,13 @@ def story_links(signatures: list[Signature]) -> dict[str, str]:
 
     # Only articles published within the rewrite window of each other can be one story: compare along a
     # window over publication time, not every pair (a year of wire copy is thousands of articles).
-    timed = sorted((s for s in wired if s.published is not None), key=lambda s: _utc(s.published))
-    for index, a in enumerate(timed):
-        for b in timed[index + 1:]:
-            if (_utc(b.published) - _utc(a.published)).total_seconds() > REWRITE_WINDOW_HOURS * 3600:
+    timed = sorted((_utc(s.published).timestamp(), s.article_id, s) for s in wired if s.published is not None)
+    window = REWRITE_WINDOW_HOURS * 3600
+    for index, (when, _id, a) in enumerate(timed):
+        for later, _other, b in timed[index + 1:]:
+            if later - when > window:
                 break
-            if same_story(a, b):
+            if a.language != b.language and a.wire == b.wire and same_event(a, b):
                 parent[root(a.article_id)] = root(b.article_id)
     groups: dict[str, list[Signature]] = {}
     for s in wired:

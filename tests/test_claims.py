@@ -15,8 +15,12 @@ from openpyxl import load_workbook
 
 from index.store import open_store
 from nlp.claims import SlotValue, load_rules, stance_of
-from prahari.app.claims import compatible, value_text
+from index.ledger import read_claims
+from index.query import Scope
+from nlp.claim_values import compatible, value_text
 from prahari.app.cli import main
+from prahari.app.claims import refresh
+from tests.benchmarks.claims import incremental
 from tests.benchmarks.crosslingual import measure
 from tests.conftest import write_incident
 from tests.test_runs_anywhere import run_prahari
@@ -40,7 +44,7 @@ def claims(crawled):
     store, _incident = crawled
     db = open_store(store)
     try:
-        return by_slot(db.claims())
+        return by_slot(read_claims(db, Scope()))
     finally:
         db.close()
 
@@ -166,8 +170,8 @@ def _snapshot(store: str) -> list[tuple]:
     db = open_store(store)
     try:
         claims = [(c["id"], c["status"], c["outlets"], c["against"], tuple(c["languages"]),
-                   tuple(sorted(f["fact_id"] for f in c["facts"]))) for c in db.claims()]
-        events = [(e["id"], e["date"], e["outlets"], tuple(e["articles"])) for e in db.events()]
+                   tuple(c["for_facts"]), tuple(c["against_facts"])) for c in db.claims()]
+        events = [(e["id"], e["date"], e["outlets"], tuple(e["articles"]), tuple(e["facts"])) for e in db.events()]
     finally:
         db.close()
     return sorted(claims) + sorted(events)
@@ -185,6 +189,21 @@ def test_incremental_updates_give_what_a_full_rebuild_gives(site, tmp_path):
     assert _snapshot(store) == incremental
     assert main(["reprocess", "--incident", str(incident), "--store", store]) == 0  # everything rebuilt
     assert _snapshot(store) == incremental
+
+
+def test_merging_new_articles_into_the_totals_gives_a_full_rebuilds_claims(crawled, tmp_path):
+    store = f"sqlite:///{tmp_path}/merge.db"
+    shutil.copy(Path(crawled[0][len("sqlite:///"):]), tmp_path / "merge.db")
+    seconds, built = incremental(store)  # 100 new articles, merged into the stored totals
+    assert built["mode"] == "incremental" and not built.get("reason") and built["slots"] > 5
+    merged = _snapshot(store)
+    db = open_store(store)
+    try:
+        rebuilt = refresh(db, "aiims-2022-sample", load_rules())
+    finally:
+        db.close()
+    assert rebuilt["mode"] == "rebuild"
+    assert _snapshot(store) == merged
 
 
 def test_an_incident_file_adds_its_own_slot_and_a_bad_pattern_is_one_line(site, tmp_path, capsys):

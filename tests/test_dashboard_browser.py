@@ -8,7 +8,8 @@ import io
 
 import pytest
 
-from index.query import Filters
+from index.ledger import read_claims
+from index.query import Filters, Scope
 from index.store import open_store
 from tests.browser import ARTIFACTS, browser_page, chromium_path, dashboard_server
 
@@ -122,7 +123,7 @@ def test_sidebar_language_click_filters_and_updates_the_url(served):
 def test_claims_page_shows_the_disputed_ransom_claim_with_sources_in_both_languages(served):
     store, base = served
     db = open_store(store)
-    [ransom] = [c for c in db.claims() if c["slot"] == "ransom_demand"]
+    [ransom] = read_claims(db, Scope(), slot="ransom_demand")
     db.close()
     hindi_denial = next(f for f in ransom["facts"] if f["stance"] == "denied" and f["language"] == "hi")
     english_claim = next(f for f in ransom["facts"] if f["stance"] != "denied" and f["language"] == "en")

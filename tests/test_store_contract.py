@@ -170,7 +170,7 @@ def _claims_and_events(url: str) -> tuple[list[dict], list[dict], list[dict]]:
     claims = [{k: v for k, v in c.items() if k not in ("built_first", "disputed_since")} for c in ask(url, "claims")]
     incident = claims[0]["incident"]
     return sorted(claims, key=lambda c: c["id"]), sorted(ask(url, "events"), key=lambda e: e["id"]), \
-        ask(url, "ledger", incident)
+        ask(url, "ledger", incident), ask(url, "state", incident)
 
 
 def test_both_backends_build_the_same_claims_and_events(stores):

@@ -56,8 +56,8 @@ for claim in claims:
         against = [f for f in claim["facts"] if f["stance"] == "denied"]
         sides = st.columns(2)
         with sides[0]:
-            st.markdown(f"**For** ({len(backing)})")
-            st.html(STYLE + sources_html(backing, "No source backs this value."))
+            st.markdown(f"**For** ({claim['facts_for']})")
+            st.html(STYLE + sources_html(backing, "No source backs this value.", claim["facts_for"]))
         with sides[1]:
-            st.markdown(f"**Against** ({len(against)})")
-            st.html(STYLE + sources_html(against, "No source denies it."))
+            st.markdown(f"**Against** ({claim['facts_against']})")
+            st.html(STYLE + sources_html(against, "No source denies it.", claim["facts_against"]))

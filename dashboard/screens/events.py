@@ -36,4 +36,4 @@ for event in events:
                 cols = st.columns([4, 1])
                 cols[0].markdown(f"{literal(claim['slot'])} = **{literal(claim['text'])}**")
                 cols[1].badge(claim["status"], color=STATUS_COLOURS[claim["status"]])
-        st.html(STYLE + sources_html(event.get("sentences") or [], "No sources."))
+        st.html(STYLE + sources_html(event.get("sentences") or [], "No sources.", len(event["facts"])))

@@ -298,7 +298,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     store = _open(args)
     try:
-        claims = read_claims(store, _filters(args), args.status, args.slot)
+        claims = read_claims(store, _filters(args), args.status, args.slot,
+                             facts_per_side=None if args.format == "json" else 0)
     finally:
         store.close()
     if args.format == "json":

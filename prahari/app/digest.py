@@ -31,7 +31,7 @@ def build_digest(store: Store, since: str, filters: Filters) -> dict:
     for article in store.iter_articles(scoped):
         stories.setdefault(article.story_id or article.id, []).append(article)
     facts = list(store.iter_facts(scoped))
-    claims = read_claims(store, filters)
+    claims = read_claims(store, filters, facts_per_side=0)
     new_claims = [c for c in claims if (c.get("built_first") or "") >= since]
     disputed = [c for c in claims if c not in new_claims and (c.get("disputed_since") or "") >= since]
     return {"since": since, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -87,7 +87,8 @@ def refresh_claims(url: str, incident: Incident, since: Optional[str]) -> dict:
         built = refresh(store, incident.id, rules_for(incident), since)
     finally:
         store.close()
-    scope = "all slots" if built["slots"] is None else f"{built['slots']} slots and {built['days']} days touched"
+    scope = (f"all of them: {built['reason']}" if built.get("reason") else "all of them" if built["slots"] is None
+             else f"{built['slots']} slots and {built['days']} days touched")
     _say(f"  claims {incident.id}: {built['claims']} claims and {built['events']} events rebuilt ({scope}) "
          f"in {time.monotonic() - started:.1f}s")
     return built

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from index.store import open_store
 from nlp.claims import load_rules
@@ -46,10 +46,13 @@ def incremental(url: str) -> tuple[float, dict]:
             article.url = article.canonical_url = f"https://late{n % 7}.example.in/story/{article.id}"
             article.source, article.incident = f"late{n % 7}.example.in", incident
             article.story_id, article.duplicate_of, article.first_seen = article.id, None, since
+            # A day after the stories they retell: later reports, never an earlier copy of a stored story.
+            if article.published:
+                article.published = (datetime.fromisoformat(article.published) + timedelta(days=1)).isoformat()
             for index, fact in enumerate(article.facts):
                 fact.id = hashlib.sha1(f"{article.id}:{index}".encode()).hexdigest()[:16]
                 fact.article_id, fact.url, fact.source = article.id, article.url, article.source
-                fact.incident, fact.first_seen = incident, since
+                fact.incident, fact.first_seen, fact.published = incident, since, article.published
             batch.append(article)
         store.save([], batch)
         started = time.monotonic()
