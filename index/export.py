@@ -18,6 +18,7 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+CELL_LIMIT = 32_767  # characters in one Excel cell
 # Characters a spreadsheet cell cannot hold (openpyxl refuses them; Excel cannot open the file).
 _NOT_IN_CELLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -30,6 +31,8 @@ def flat_row(record: dict[str, Any], spreadsheet: bool = False) -> dict[str, Any
             value = json.dumps(value, ensure_ascii=False)
         if spreadsheet and isinstance(value, str):
             value = _NOT_IN_CELLS.sub("\ufffd", value)
+            if len(value) > CELL_LIMIT:  # Excel refuses longer cells (a claim's every source, as JSON)
+                value = value[:CELL_LIMIT - 40] + " … (cut: export as jsonl for all of it)"
         row[key] = neutralise(value)
     return row
 

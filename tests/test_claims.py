@@ -267,3 +267,11 @@ def test_claims_and_digest_from_another_folder(crawled, tmp_path):
     assert done.returncode == 0 and (elsewhere / "claims.json").exists(), done.stderr
     done = run_prahari("digest", "--days", "3650", "--store", "sqlite:///copy.db", cwd=elsewhere)
     assert done.returncode == 0 and "## New claims" in done.stdout and "ransom_demand = ₹200 crore" in done.stdout
+
+
+def test_a_claim_with_more_sources_than_a_spreadsheet_cell_holds_is_cut_with_a_note():
+    from index.export import CELL_LIMIT, flat_row
+
+    row = flat_row({"facts": [{"sentence": "x" * 100}] * 500}, spreadsheet=True)
+    assert len(row["facts"]) <= CELL_LIMIT and row["facts"].endswith("export as jsonl for all of it)")
+    assert len(flat_row({"facts": [{"sentence": "x" * 100}] * 500})["facts"]) > CELL_LIMIT  # CSV keeps it all

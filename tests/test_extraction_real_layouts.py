@@ -112,7 +112,7 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     with sqlite3.connect(old) as db:
         db.execute("ALTER TABLE articles DROP COLUMN extraction")
         db.execute("ALTER TABLE articles DROP COLUMN archive")
-        for table in ("ledger", "ledger_slots", "claims", "events"):  # v8, the claim ledger
+        for table in ("ledger", "ledger_state", "claims", "events"):  # v8, the claim ledger
             db.execute(f"DROP TABLE {table}")
         db.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
     before = export_records(store, capsys, "--include-irrelevant")
