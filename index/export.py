@@ -86,6 +86,13 @@ FIGURE_FIELDS = ("fact_id", "article_id", "kind", "value", "low", "high", "of", 
                  "sentence", "event_date", "published", "language", "source", "url", "stance")
 
 
+def _stance(fact) -> str:
+    """asserted, attributed or denied, read when exported (the crawl's NLP workers need not spend time on it)."""
+    from nlp.claims import load_rules, stance_of
+
+    return stance_of(fact.sentence, fact.language, load_rules())
+
+
 def _figure_rows(facts) -> Iterator[dict[str, Any]]:
     for fact in facts:
         for figure in fact.figures:
@@ -93,7 +100,7 @@ def _figure_rows(facts) -> Iterator[dict[str, Any]]:
                    "low": figure.low, "high": figure.high, "of": figure.of, "unit": figure.unit,
                    "qualifier": figure.qualifier, "text": figure.text, "sentence": fact.sentence,
                    "event_date": fact.event_date, "published": fact.published, "language": fact.language,
-                   "source": fact.source, "url": fact.url, "stance": fact.stance}
+                   "source": fact.source, "url": fact.url, "stance": _stance(fact)}
 
 
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
@@ -103,8 +110,8 @@ def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tu
 
     if what == "facts":
         claims_of = claim_ids_by_fact(store, filters.incident)
-        return ({**fact_to_record(f), "claim_ids": claims_of.get(f.id, [])} for f in store.iter_facts(filters)), \
-            FACT_EXPORT_FIELDS
+        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
+                for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
     if what == "figures":
         return _figure_rows(store.iter_facts(filters)), FIGURE_FIELDS
     if what == "claims":

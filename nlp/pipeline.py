@@ -12,7 +12,6 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlp.claims import load_rules, stance_of
 from nlp.dates import find_dates
 from nlp.entities import find_known, find_unknown_orgs, load_aliases
 from nlp.figures import find_figures
@@ -141,5 +140,5 @@ def build_facts(article: Article) -> list[Fact]:
             id=fact_id, article_id=article.id, url=article.url, source=article.source, language=article.language,
             sentence=sentence, event_date=dates[0].date if dates else (article.published or "")[:10] or None,
             published=article.published, incident=article.incident, entities=entities, figures=figures, dates=dates,
-            first_seen=article.first_seen, stance=stance_of(sentence, article.language, load_rules())))
+            first_seen=article.first_seen))
     return facts

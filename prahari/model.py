@@ -97,7 +97,7 @@ class Fact:
     dates: list[DateMention] = field(default_factory=list)
     claim_ids: list[str] = field(default_factory=list)
     first_seen: Optional[str] = None
-    stance: str = "asserted"  # asserted | denied ("police denied…") | attributed ("sources said…")
+    stance: str = "asserted"  # asserted | denied ("police denied…") | attributed ("sources said…"), read on export
 
 
 @dataclass
