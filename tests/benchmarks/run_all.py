@@ -13,7 +13,6 @@ import trafilatura
 
 from crawlers.context import CrawlReport
 from crawlers.runner import CrawlMisconfigured, crawl_settings, run_crawl
-from tests.benchmarks.claims import bench_claims, bench_crosslingual
 from tests.benchmarks.dashboard import bench_dashboard
 from tests.benchmarks.realpages import bench_realpages
 from prahari.incident import load_incident
@@ -146,6 +145,10 @@ def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_r
 
 
 def main() -> None:
+    # Imported here, not at the top: the crawl child is spawned and imports this module again, and the peak
+    # RSS of the crawl should hold the crawler and its workers, not the benchmarks' own imports.
+    from tests.benchmarks.claims import bench_claims, bench_crosslingual
+
     bench_realpages()
     articles = generated_articles()
     nlp_rate = bench_nlp(articles)
