@@ -554,6 +554,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     except (KeyboardInterrupt, Stopped):
         print("prahari: interrupted; everything stored so far is kept, rerun to continue", file=sys.stderr)
         return 130
+    except ImportError as exc:  # SIGTERM inside a C extension's import shows up as "initialization failed"
+        if not _interrupted(exc):
+            raise
+        print("prahari: interrupted; everything stored so far is kept, rerun to continue", file=sys.stderr)
+        return 130
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a stop (SIGTERM, Ctrl-C) is somewhere in this exception's chain."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (KeyboardInterrupt, Stopped)):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 if __name__ == "__main__":
