@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser demo test bench lint clean
+.PHONY: install browser demo test bench bench-scale lint clean
 
 install: $(STAMP)
 
@@ -36,8 +36,18 @@ test: install browser
 	  PRAHARI_TEST_ES_URL=http://127.0.0.1:$(TEST_ES_PORT) $(BIN)/python -m pytest -q tests; rc=$$?; \
 	  ES_PORT=$(TEST_ES_PORT) scripts/elasticsearch.sh stop; exit $$rc; fi
 
+# The scale lines need an Elasticsearch node: $$PRAHARI_BENCH_ES_URL, or one started here like make test's
+# (1 GB heap, its own port and data directory, so a million-article index is kept between runs).
+BENCH_ES_PORT ?= 9278
 bench: install browser
-	$(BIN)/python -m tests.benchmarks.run_all
+	@if [ -n "$$PRAHARI_BENCH_ES_URL" ]; then $(BIN)/python -m tests.benchmarks.run_all $(BENCH_ARGS); else \
+	  ES_PORT=$(BENCH_ES_PORT) ES_HEAP=1g scripts/elasticsearch.sh start || exit 1; \
+	  PRAHARI_BENCH_ES_URL=http://127.0.0.1:$(BENCH_ES_PORT) $(BIN)/python -m tests.benchmarks.run_all $(BENCH_ARGS); \
+	  rc=$$?; ES_PORT=$(BENCH_ES_PORT) scripts/elasticsearch.sh stop; exit $$rc; fi
+
+# The million-article run: stores are built once under tests/artifacts/bench and reused.
+bench-scale:
+	BENCH_ARTICLES=1000000 $(MAKE) bench BENCH_ARGS=--scale-only
 
 lint: install
 	$(BIN)/ruff check prahari crawlers nlp index dashboard tests

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
@@ -27,6 +29,8 @@ FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
 BATCH = 1000  # hits per page when scanning
 BULK_CHUNK = 500  # documents per bulk request
+BULK_IN_FLIGHT = 3  # bulk requests sent at once while a bulk write (reindex, a large build) runs
+WRITTEN = ("pages", "articles", "facts", "entities")  # the indices a crawl writes, whose refresh bulk mode defers
 ALL_BUCKETS = 65_000  # terms-aggregation size that means "every value" (days, entities)
 KW = {"type": "keyword"}
 TEXT = {"type": "text", "analyzer": "standard"}
@@ -77,7 +81,12 @@ class ElasticsearchStore(Store):
             raise StoreError(f"{url}: index prefix {self.prefix!r} must be lower-case letters, digits, - or _ "
                              "(e.g. http://host:9200/myteam)")
         self.node = f"{parts.scheme}://{parts.netloc}"
-        self.es = Elasticsearch(self.node, request_timeout=30, max_retries=3, retry_on_timeout=True)
+        from elasticsearch.serializer import OrjsonSerializer
+
+        # orjson builds bulk bodies several times faster than the standard json module.
+        self.es = Elasticsearch(self.node, request_timeout=30, max_retries=3, retry_on_timeout=True,
+                                serializer=OrjsonSerializer())
+        self._bulk_mode = False
         self._check_server()
         self._ensure_indices(create)
 
@@ -162,15 +171,39 @@ class ElasticsearchStore(Store):
 
     # --- writing -----------------------------------------------------------------------------------
 
-    def _bulk(self, actions: list[dict]) -> None:
-        from elasticsearch.helpers import BulkIndexError, streaming_bulk
+    def _bulk(self, actions: list[dict], refresh: bool = True) -> None:
+        """Send actions in bulk requests, several in flight in bulk mode; then make them searchable unless
+        bulk mode defers that (refresh=False: nobody reads these documents by search right after)."""
         if not actions:
             return
-        failures = []
+        # Actions on one document stay in one stream, in order (a fact deleted and written again).
+        streams = [actions]
+        if self._bulk_mode and len(actions) > BULK_CHUNK:
+            streams = [[] for _ in range(BULK_IN_FLIGHT)]
+            for action in actions:
+                streams[hash((action["_index"], action["_id"])) % BULK_IN_FLIGHT].append(action)
+        if len(streams) == 1:
+            failures = self._stream(streams[0])
+        else:
+            with ThreadPoolExecutor(len(streams), thread_name_prefix="prahari-bulk") as pool:
+                failures = [f for part in pool.map(self._stream, streams) for f in part]
+        if failures:
+            first = json.dumps(failures[0], ensure_ascii=False, default=str)[:300]
+            raise StoreError(f"Elasticsearch rejected {len(failures)} documents (first: {first})")
+        stale = {a["_index"] for a in actions} if refresh else set()
+        if self._bulk_mode:  # refreshed once when bulk mode ends
+            stale -= {self.alias(kind) for kind in WRITTEN}
+        if stale:
+            self._refresh(stale)
+
+    def _stream(self, actions: list[dict]) -> list[dict]:
+        """One stream of bulk requests, retrying rejected chunks; the failures."""
+        from elasticsearch.helpers import BulkIndexError, streaming_bulk
+        failures: list[dict] = []
         try:
             for ok, item in streaming_bulk(self.es, actions, chunk_size=BULK_CHUNK, raise_on_error=False,
-                                           raise_on_exception=False, refresh="wait_for", max_retries=3,
-                                           initial_backoff=1, max_backoff=8):
+                                           raise_on_exception=False, max_retries=3, initial_backoff=1,
+                                           max_backoff=8):
                 if not ok:
                     failures.append(item)
         except BulkIndexError as exc:  # pragma: no cover - raise_on_error is off
@@ -178,15 +211,38 @@ class ElasticsearchStore(Store):
         except Exception as exc:  # transport failures after the client's retries
             raise StoreError(f"writing to Elasticsearch at {self.node} failed: {type(exc).__name__}: {exc}; "
                              "everything written before is intact, rerun to finish") from None
-        if failures:
-            first = json.dumps(failures[0], ensure_ascii=False)[:300]
-            raise StoreError(f"Elasticsearch rejected {len(failures)} documents (first: {first})")
+        return failures
+
+    def _refresh(self, indices) -> None:
+        """Make what was just written searchable now (rather than waiting for the next scheduled refresh)."""
+        self._call("refreshing", self.es.indices.refresh, index=",".join(sorted(indices)))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        if self._bulk_mode:
+            yield
+            return
+        written = ",".join(self.alias(kind) for kind in WRITTEN)
+        # No refresh, and the translog synced every few seconds rather than on every request, until the end.
+        self._call("pausing refreshes for a bulk write", self.es.indices.put_settings, index=written,
+                   settings={"index": {"refresh_interval": "-1", "translog.durability": "async"}})
+        self._bulk_mode = True
+        try:
+            yield
+        finally:
+            self._bulk_mode = False
+            # Restored even when the write failed; a process killed here leaves refreshes paused until the
+            # next bulk write ends, but every ordinary save refreshes what it wrote itself.
+            self._call("restoring refreshes", self.es.indices.put_settings, index=written,
+                       settings={"index": {"refresh_interval": None, "translog.durability": None}})
+            self._refresh([written])
+            self._call("syncing the translog", self.es.indices.flush, index=written)
 
     def save(self, pages: list[RawPage], articles: list[Article],
              signatures: Optional[dict[str, tuple[bytes, list[str]]]] = None,
              repoints: Optional[list[tuple[str, str]]] = None) -> None:
         by_id = {a.id: a for a in {a.canonical_url: a for a in articles}.values()}
-        earlier = self._first_seen(list(by_id))
+        stored = self._stored(list(by_id))
         actions: list[dict] = []
         for page in pages:
             canon = canonical_url(page.url)
@@ -198,11 +254,11 @@ class ElasticsearchStore(Store):
                 "hint_title": page.hint_title, "incident": page.incident}})
         entities: dict[str, Entity] = {}
         for article in by_id.values():
-            if earlier.get(article.id):
-                article.first_seen = earlier[article.id]  # first seen never moves on a re-crawl
+            first_seen = (stored.get(article.id) or {}).get("first_seen")
+            if first_seen:
+                article.first_seen = first_seen  # first seen never moves on a re-crawl
             signature, bands = (signatures or {}).get(article.id, (b"", []))
             filters = self._filter_fields(article)
-            record = article.to_record()
             actions.append({"_op_type": "index", "_index": self.alias("articles"), "_id": article.id, "_source": {
                 **filters, "id": article.id, "url": article.url, "canonical_url": article.canonical_url,
                 "title": article.title, "text": article.text, "title_an": _analysed(article.title),
@@ -211,12 +267,19 @@ class ElasticsearchStore(Store):
                 "relevance": article.relevance, "story_id": article.story_id, "duplicate_of": article.duplicate_of,
                 "content_hash": article.content_hash, "bands": bands,
                 "signature": base64.b64encode(signature).decode("ascii"),
-                "record": {"entities": record["entities"], "figures": record["figures"], "dates": record["dates"],
-                           "extraction": article.extraction, "archive": article.archive}}})
+                # Dataclasses as they are: the orjson serializer writes them (the same JSON as plain()).
+                "record": {"entities": article.entities, "figures": article.figures, "dates": article.dates,
+                           "extraction": article.extraction, "archive": article.archive,
+                           "fact_ids": [f.id for f in article.facts]}}})
             for entity in article.entities:
                 entities[entity.id] = entity
         # Old facts of these articles go (the distribution has no delete-by-query); new ones come in below.
-        for old in self._ids("facts", {"terms": {"article_id": list(by_id)}}) if by_id else []:
+        # The article's own list of fact ids names them; articles written before it kept one are searched.
+        unlisted = [i for i, doc in stored.items() if "fact_ids" not in doc]
+        old_facts = [f for doc in stored.values() for f in doc.get("fact_ids") or []]
+        if unlisted:
+            old_facts += self._ids("facts", {"terms": {"article_id": unlisted}})
+        for old in dict.fromkeys(old_facts):
             actions.append({"_op_type": "delete", "_index": self.alias("facts"), "_id": old})
         for article in by_id.values():
             filters = self._filter_fields(article)
@@ -225,11 +288,13 @@ class ElasticsearchStore(Store):
                 actions.append({"_op_type": "index", "_index": self.alias("facts"), "_id": fact.id, "_source": {
                     **filters, "id": fact.id, "article_id": article.id, "event_key": fact.event_date or "",
                     "published_key": article.published or "", "fact_day": fact.event_date or filters["day"],
-                    "sentence_an": _analysed(fact.sentence), "record": plain(fact)}})
+                    "record": fact}})
         for entity in entities.values():
             actions.append({"_op_type": "index", "_index": self.alias("entities"), "_id": entity.id, "_source": {
                 "id": entity.id, "type": entity.type, "name": entity.name, "name_hi": entity.name_hi}})
         self._bulk(actions)
+        if repoints and self._bulk_mode:
+            self._refresh([self.alias("articles")])  # the copies of a story are found by search
         repointed = []
         for story_id, root_id in repoints or []:
             for member in self._ids("articles", {"terms": {"story_id": [story_id, root_id]}}):
@@ -247,12 +312,16 @@ class ElasticsearchStore(Store):
                 "first_seen": article.first_seen, "entity_ids": [e.id for e in article.entities],
                 "figure_kinds": sorted({f.kind for f in article.figures})}
 
-    def _first_seen(self, ids: list[str]) -> dict[str, Optional[str]]:
+    def _stored(self, ids: list[str]) -> dict[str, dict]:
+        """first_seen and fact_ids (when kept) of the articles already stored, read in real time (no refresh needed)."""
         if not ids:
             return {}
-        found = self._call("reading first_seen", self.es.mget, index=self.alias("articles"), ids=ids,
-                           source=["first_seen"])
-        return {d["_id"]: d["_source"].get("first_seen") for d in found["docs"] if d.get("found")}
+        found = self._call("reading stored articles", self.es.mget, index=self.alias("articles"), ids=ids,
+                           source=["first_seen", "record.fact_ids"])
+        return {d["_id"]: {"first_seen": d["_source"].get("first_seen"),
+                           **({"fact_ids": d["_source"]["record"]["fact_ids"]}
+                              if "fact_ids" in (d["_source"].get("record") or {}) else {})}
+                for d in found["docs"] if d.get("found")}
 
     def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -20,7 +20,7 @@ from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
 from nlp.dedup import canonical_url
 from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
-from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
+from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict
 
 # The default unicode61 tokenizer cuts Devanagari words at every vowel sign and virama;
 # counting marks (M*) as word characters keeps दिल्ली one token.
@@ -107,11 +107,62 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE TABLE events (id TEXT PRIMARY KEY, incident TEXT, day TEXT, doc TEXT);
     CREATE INDEX events_incident ON events(incident, day);
     """),
+    # v9 (scale): reads filter a slim key table joined by integer rowid (the full-text rowid), entity filters
+    # scan entity_days in day order, and counts per facet, day and fact day are kept up to date on every write,
+    # by incident, relevance, language and day, so the dashboard's usual views (an incident, a language, a date
+    # range) and `prahari info` never scan a million rows. Indexes no read uses go, and so
+    # does the full-text index of fact sentences, which nothing searched.
+    (9, """
+    CREATE TABLE article_keys (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, relevant INTEGER, incident TEXT,
+        language TEXT, source TEXT, day TEXT, first_seen TEXT, published TEXT);
+    INSERT INTO article_keys SELECT id_rowid(id), id, relevant, incident, language, source, day, first_seen, published
+        FROM articles;
+    CREATE INDEX article_keys_day ON article_keys(relevant, day, language);
+    CREATE INDEX article_keys_published ON article_keys(relevant, published, id);
+    CREATE INDEX article_keys_first_seen ON article_keys(first_seen);
+    CREATE TABLE entity_days (entity_id TEXT, day TEXT, key INTEGER, PRIMARY KEY (entity_id, day, key)) WITHOUT ROWID;
+    INSERT INTO entity_days SELECT ae.entity_id, COALESCE(k.day, ''), k.rowid
+        FROM article_entities ae JOIN article_keys k ON k.id = ae.article_id;
+    CREATE TABLE counts (incident TEXT NOT NULL, relevant INTEGER NOT NULL, language TEXT NOT NULL, day TEXT NOT NULL,
+        facet TEXT NOT NULL, value TEXT NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (incident, relevant, language, day, facet, value)) WITHOUT ROWID;
+    INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'incident',
+        COALESCE(incident, ''), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'language',
+        COALESCE(language, ''), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'source',
+        COALESCE(source, ''), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'day',
+        COALESCE(day, '') || '|' || COALESCE(language, ''), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(k.incident, ''), k.relevant, COALESCE(k.language, ''), COALESCE(k.day, ''),
+        'entity', ae.entity_id, COUNT(*) FROM article_entities ae JOIN article_keys k ON k.id = ae.article_id
+        GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(k.incident, ''), k.relevant, COALESCE(k.language, ''), COALESCE(k.day, ''),
+        'figure_kind', x.kind, COUNT(*) FROM (SELECT DISTINCT article_id, kind FROM article_figures) x
+        JOIN article_keys k ON k.id = x.article_id GROUP BY 1, 2, 3, 4, 6;
+    INSERT INTO counts SELECT COALESCE(k.incident, ''), k.relevant, COALESCE(k.language, ''), COALESCE(k.day, ''),
+        'fact_day', COALESCE(f.event_date, k.day, ''), COUNT(*) FROM facts f JOIN article_keys k ON k.id = f.article_id
+        GROUP BY 1, 2, 3, 4, 6;
+    DROP INDEX articles_day;
+    DROP INDEX articles_incident;
+    DROP INDEX articles_first_seen;
+    DROP INDEX articles_published;
+    DROP INDEX articles_source;
+    DROP INDEX articles_cover;
+    DROP INDEX articles_scan;
+    DROP INDEX article_entities_entity;
+    DROP INDEX facts_article;
+    DROP TABLE facts_fts;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
                    "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
+CACHE_KIB = -65536  # page cache per connection (negative: KiB), 64 MB
+BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
+KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
+COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
 
 
 def _fts_quote(token: str) -> str:
@@ -148,11 +199,30 @@ def _analysed(text: str) -> str:
     return " ".join(analyse(text))
 
 
+def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
+    """Full-text rows (rowid, id, analysed title, analysed text), in rowid order."""
+    return sorted((id_rowid(a.id), a.id, _analysed(a.title), _analysed(a.text)) for a in articles)
+
+
+def _count(counts: dict[tuple, int], sign: int, incident: Optional[str], relevant: int, language: Optional[str],
+           source: Optional[str], day: Optional[str], entity_ids: list[str], kinds: set[str],
+           fact_days: list[Optional[str]]) -> None:
+    """Add (sign=1) or take away (sign=-1) one article's share of the kept counts."""
+    scope = (incident or "", int(relevant), language or "", day or "")
+    for facet, value in (("incident", incident), ("language", language), ("source", source),
+                         ("day", f"{day or ''}|{language or ''}"),
+                         *(("entity", e) for e in entity_ids), *(("figure_kind", k) for k in kinds),
+                         *(("fact_day", d) for d in fact_days)):
+        key = (*scope, facet, value or "")
+        counts[key] = counts.get(key, 0) + sign
+
+
 class SQLiteStore(Store):
     """Store backed by one SQLite file (sqlite:///relative/path.db or sqlite:////absolute/path.db)."""
 
     def __init__(self, url: str, create: bool = True):
         self.url = url
+        self._bulk_mode = False
         path = url[len("sqlite:///"):]
         self.path = Path(path)
         if path != ":memory:" and not self.path.exists() and not create:
@@ -168,6 +238,7 @@ class SQLiteStore(Store):
             current = self._schema_version()  # before anything writes: a foreign file stays untouched
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(f"PRAGMA cache_size={CACHE_KIB}")
             self._migrate(current)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from None
@@ -224,8 +295,7 @@ class SQLiteStore(Store):
             with self._transaction():
                 for page in pages:
                     self._save_page(page)
-                for article in by_url.values():
-                    self._save_article(article)
+                self._save_articles(list(by_url.values()))
                 for article_id, (signature, bands) in (signatures or {}).items():
                     self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?,?)", (article_id, signature))
                     self.db.execute("DELETE FROM bands WHERE article_id=?", (article_id,))
@@ -245,40 +315,117 @@ class SQLiteStore(Store):
             (article_id_for(canon), page.url, canon, page.status, json.dumps(page.stored_headers()), page.body,
              page.fetched_at, page.hint_published, page.hint_title, page.incident))
 
-    def _save_article(self, article: Article) -> None:
-        old = self.db.execute("SELECT first_seen FROM articles WHERE id=?", (article.id,)).fetchone()
-        if old and old["first_seen"]:
-            article.first_seen = old["first_seen"]  # first seen never moves on a re-crawl or reprocess
-        record = article.to_record()
-        values = {**record, "day": (article.published or article.first_seen or "")[:10] or None,
-                  "content_hash": article.content_hash, "relevant": int(article.relevant),
-                  "entities": json.dumps(record["entities"], ensure_ascii=False),
-                  "figures": json.dumps(record["figures"], ensure_ascii=False),
-                  "dates": json.dumps(record["dates"], ensure_ascii=False),
-                  "archive": json.dumps(record["archive"]) if record["archive"] else None}
-        placeholders = ",".join("?" for _ in ARTICLE_COLUMNS)
-        self.db.execute(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES ({placeholders})",
-                        [values[c] for c in ARTICLE_COLUMNS])
+    def _in_chunks(self, sql: str, ids: list, prefix: tuple = ()) -> list[sqlite3.Row]:
+        """Run `sql` (with one `{marks}` for an IN list) over ids in chunks; all rows."""
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start:start + ID_CHUNK]
+            rows += self.db.execute(sql.format(marks=",".join("?" for _ in chunk)), [*prefix, *chunk]).fetchall()
+        return rows
+
+    def _save_articles(self, articles: list[Article]) -> None:
+        """Write a batch of articles with one statement per table; the counts move by what each row changed."""
+        if not articles:
+            return
+        old = {r["id"]: r for r in self._in_chunks("SELECT rowid, * FROM article_keys WHERE rowid IN ({marks})",
+                                                   [id_rowid(a.id) for a in articles])}
+        counts: dict[tuple, int] = {}
+        if old:
+            self._forget(list(old), old, counts)
+        keys, rows, figures, entity_rows, day_rows, facts = [], [], [], [], [], []
+        entities: dict[str, Entity] = {}
+        for article in articles:
+            before = old.get(article.id)
+            if before is not None and before["first_seen"]:
+                article.first_seen = before["first_seen"]  # first seen never moves on a re-crawl or reprocess
+            day = (article.published or article.first_seen or "")[:10] or None
+            key = id_rowid(article.id)
+            relevant = int(article.relevant)
+            keys.append((key, article.id, relevant, article.incident, article.language, article.source, day,
+                         article.first_seen, article.published))
+            rows.append((article.id, article.canonical_url, article.url, article.source, article.title,
+                         article.language, article.published, day, article.fetched, article.first_seen,
+                         article.author, article.text, relevant, article.relevance, article.incident,
+                         article.story_id, article.duplicate_of, article.content_hash, _dump(article.entities),
+                         _dump(article.figures), _dump(article.dates), article.extraction,
+                         _dump(article.archive) if article.archive else None))
+            kinds = {f.kind for f in article.figures}
+            figures += [(article.id, f.kind, f.value) for f in article.figures]
+            entity_ids = list(dict.fromkeys(e.id for e in article.entities))
+            for entity in article.entities:
+                entities.setdefault(entity.id, entity)
+            entity_rows += [(article.id, e) for e in entity_ids]
+            day_rows += [(e, day or "", key) for e in entity_ids]
+            for fact in article.facts:
+                fact.first_seen = fact.first_seen or article.first_seen
+                facts.append((fact.id, article.id, fact.event_date, _dump(fact)))
+            _count(counts, 1, article.incident, relevant, article.language, article.source, day, entity_ids, kinds,
+                   [f.event_date or day for f in article.facts])
+        # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
+        for table in (keys, rows, figures, entity_rows, day_rows, facts):
+            table.sort(key=lambda row: row[:2])
+        self.db.executemany(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES "
+                            f"({','.join('?' for _ in ARTICLE_COLUMNS)})", rows)
+        self.db.executemany("INSERT OR REPLACE INTO article_keys (rowid, id, relevant, incident, language, source, day, "
+                            "first_seen, published) VALUES (?,?,?,?,?,?,?,?,?)", keys)
         self.db.executemany("INSERT OR IGNORE INTO entities VALUES (?,?,?,?)",
-                            [(e.id, e.type, e.name, e.name_hi) for e in article.entities])
-        self.db.execute("DELETE FROM article_figures WHERE article_id=?", (article.id,))
-        self.db.executemany("INSERT INTO article_figures VALUES (?,?,?)",
-                            [(article.id, f.kind, f.value) for f in article.figures])
-        self.db.execute("DELETE FROM article_entities WHERE article_id=?", (article.id,))
-        self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)",
-                            [(article.id, e.id) for e in article.entities])
-        self.db.execute("DELETE FROM articles_fts WHERE rowid=?", (id_rowid(article.id),))
-        self.db.execute("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)",
-                        (id_rowid(article.id), article.id, _analysed(article.title), _analysed(article.text)))
-        old_facts = [r[0] for r in self.db.execute("SELECT id FROM facts WHERE article_id=?", (article.id,))]
-        self.db.executemany("DELETE FROM facts_fts WHERE rowid=?", [(id_rowid(f),) for f in old_facts])
-        self.db.execute("DELETE FROM facts WHERE article_id=?", (article.id,))
-        for fact in article.facts:
-            fact.first_seen = fact.first_seen or article.first_seen
-        self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)",
-                            [(f.id, article.id, f.event_date, json.dumps(plain(f), ensure_ascii=False)) for f in article.facts])
-        self.db.executemany("INSERT INTO facts_fts (rowid, fact_id, sentence) VALUES (?,?,?)",
-                            [(id_rowid(f.id), f.id, _analysed(f.sentence)) for f in article.facts])
+                            [(e.id, e.type, e.name, e.name_hi) for e in entities.values()])
+        self.db.executemany("INSERT INTO article_figures VALUES (?,?,?)", figures)
+        self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)", entity_rows)
+        self.db.executemany("INSERT OR IGNORE INTO entity_days VALUES (?,?,?)", day_rows)
+        self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)", facts)
+        self.db.executemany("INSERT INTO counts VALUES (?,?,?,?,?,?,?) ON CONFLICT "
+                            "(incident, relevant, language, day, facet, value) DO UPDATE SET count = count + excluded.count",
+                            [(*k, n) for k, n in counts.items() if n])
+        if any(n < 0 for n in counts.values()):
+            self.db.execute("DELETE FROM counts WHERE count <= 0")
+        self.db.executemany("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)",
+                            _fts_rows(articles))
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        if self._bulk_mode:
+            yield
+            return
+        # The log is copied into the file once at the end, not every thousand pages along the way, and a
+        # larger page cache keeps the indexes' pages between batches.
+        self._bulk_mode = True
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.db.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self._bulk_mode = False
+            self.db.execute("PRAGMA wal_autocheckpoint=1000")
+            self.db.execute(f"PRAGMA cache_size={CACHE_KIB}")
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error:  # a reader holds the log: the next writer's checkpoint finishes it
+                pass
+
+    def _forget(self, ids: list[str], old: dict[str, sqlite3.Row], counts: dict[tuple, int]) -> None:
+        """Take stored articles out of every side table and out of the counts, before they are written again."""
+        entity_ids: dict[str, list[str]] = {i: [] for i in ids}
+        for row in self._in_chunks("SELECT article_id, entity_id FROM article_entities WHERE article_id IN ({marks})", ids):
+            entity_ids[row[0]].append(row[1])
+        kinds: dict[str, set[str]] = {i: set() for i in ids}
+        for row in self._in_chunks("SELECT article_id, kind FROM article_figures WHERE article_id IN ({marks})", ids):
+            kinds[row[0]].add(row[1])
+        facts: dict[str, list[tuple[str, Optional[str]]]] = {i: [] for i in ids}
+        for row in self._in_chunks("SELECT article_id, id, event_date FROM facts WHERE article_id IN ({marks})", ids):
+            facts[row[0]].append((row[1], row[2]))
+        for article_id in ids:
+            k = old[article_id]
+            _count(counts, -1, k["incident"], k["relevant"], k["language"], k["source"], k["day"],
+                   entity_ids[article_id], kinds[article_id], [d or k["day"] for _f, d in facts[article_id]])
+        keys = [old[i]["rowid"] for i in ids]
+        for sql, values in (("DELETE FROM article_figures WHERE article_id IN ({marks})", ids),
+                            ("DELETE FROM article_entities WHERE article_id IN ({marks})", ids),
+                            ("DELETE FROM facts WHERE article_id IN ({marks})", ids),
+                            ("DELETE FROM articles_fts WHERE rowid IN ({marks})", keys)):
+            self._in_chunks(sql, values)
+        self.db.executemany("DELETE FROM entity_days WHERE entity_id=? AND day=? AND key=?",
+                            [(e, old[i]["day"] or "", old[i]["rowid"]) for i in ids for e in entity_ids[i]])
 
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
         marks = ",".join("?" for _ in bands) or "''"
@@ -292,8 +439,8 @@ class SQLiteStore(Store):
     def _article(self, row: sqlite3.Row) -> Article:
         data = dict(row)
         for key in ("entities", "figures", "dates"):
-            data[key] = json.loads(data[key] or "[]")
-        data["archive"] = json.loads(data["archive"]) if data.get("archive") else None
+            data[key] = orjson.loads(data[key] or "[]")
+        data["archive"] = orjson.loads(data["archive"]) if data.get("archive") else None
         return Article.from_record(data)
 
     def get_article(self, article_id: str) -> Optional[Article]:
@@ -309,119 +456,176 @@ class SQLiteStore(Store):
                           headers=headers, hint_published=r["hint_published"], hint_title=r["hint_title"],
                           incident=r["incident"], archive=archive)
 
-    def _where(self, filters: Filters, alias: str = "a") -> tuple[str, list[Any]]:
+    def _scope(self, filters: Filters, drive_by_entity: bool = True) -> tuple[str, str, list[Any]]:
+        """FROM and WHERE selecting the filtered articles as `a` (their key rows). With an entity filter the
+        scan starts from that entity's rows in day order (drive_by_entity), so its cost follows the entity."""
         clauses, params = [], []
+        source = "article_keys a"
+        entities = list(filters.entity)
+        if drive_by_entity and entities:
+            source = "entity_days e0 JOIN article_keys a ON a.rowid = e0.key"
+            clauses.append("e0.entity_id = ?")
+            params.append(entities.pop(0))
+            for op, bound in ((">=", filters.since), ("<=", filters.until)):
+                if bound:
+                    clauses.append(f"e0.day {op} ?")
+                    params.append(bound.isoformat())
         if not filters.include_irrelevant:
-            clauses.append(f"{alias}.relevant = 1")
-        if filters.incident:
-            clauses.append(f"{alias}.incident = ?")
-            params.append(filters.incident)
-        if filters.since:
-            clauses.append(f"{alias}.day >= ?")
-            params.append(filters.since.isoformat())
-        if filters.until:
-            clauses.append(f"{alias}.day <= ?")
-            params.append(filters.until.isoformat())
-        if filters.lang:
-            clauses.append(f"{alias}.language = ?")
-            params.append(filters.lang)
-        if filters.source:
-            clauses.append(f"{alias}.source = ?")
-            params.append(filters.source)
+            clauses.append("a.relevant = 1")
+        for column, value in (("incident", filters.incident), ("language", filters.lang),
+                              ("source", filters.source)):
+            if value:
+                clauses.append(f"a.{column} = ?")
+                params.append(value)
+        for op, bound in ((">=", filters.since), ("<=", filters.until)):
+            if bound:
+                clauses.append(f"a.day {op} ?")
+                params.append(bound.isoformat())
         if filters.first_seen_since:
-            clauses.append(f"{alias}.first_seen >= ?")
+            clauses.append("a.first_seen >= ?")
             params.append(filters.first_seen_since)
-        for entity in filters.entity:
-            clauses.append(f"{alias}.id IN (SELECT article_id FROM article_entities WHERE entity_id = ?)")
+        for entity in entities:
+            clauses.append("EXISTS (SELECT 1 FROM article_entities x WHERE x.article_id = a.id AND x.entity_id = ?)")
             params.append(entity)
         if filters.figure_kind:
-            clauses.append(f"{alias}.id IN (SELECT article_id FROM article_figures WHERE kind = ?)")
+            clauses.append("EXISTS (SELECT 1 FROM article_figures x WHERE x.article_id = a.id AND x.kind = ?)")
             params.append(filters.figure_kind)
-        return (" AND ".join(clauses) or "1=1"), params
+        return source, (" AND ".join(clauses) or "1=1"), params
+
+    def _kept(self, filters: Filters, facet: str) -> Optional[list[tuple[Optional[str], int]]]:
+        """(value, count) of one kept facet when the filters name at most an incident, a language, dates and
+        relevance (the counts are kept by those); None when another filter needs a scan."""
+        if filters.entity or filters.source or filters.first_seen_since or filters.figure_kind:
+            return None
+        clauses, params = ["facet = ?"], [facet]
+        if not filters.include_irrelevant:
+            clauses.append("relevant = 1")
+        for column, value in (("incident", filters.incident), ("language", filters.lang)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        for op, bound in ((">=", filters.since), ("<=", filters.until)):
+            if bound:  # an undated article ('' here) is outside every date range, as in the scan
+                clauses.append(f"day {op} ?")
+                params.append(bound.isoformat())
+        rows = self.db.execute(f"SELECT value, SUM(count) FROM counts WHERE {' AND '.join(clauses)} "
+                               "GROUP BY value HAVING SUM(count) > 0", params).fetchall()
+        return [(value or None, count) for value, count in rows]
+
+    def _articles_by_id(self, ids: list[str]) -> list[Article]:
+        """Whole articles for these ids, in the order given."""
+        found = {r["id"]: r for r in self._in_chunks("SELECT * FROM articles WHERE id IN ({marks})", ids)}
+        return [self._article(found[i]) for i in ids if i in found]
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
-        where, params = self._where(filters)
-        cursor = self.db.execute(f"SELECT * FROM articles a WHERE {where} ORDER BY a.published, a.id", params)
+        source, where, params = self._scope(filters)
+        cursor = self.db.execute(f"SELECT t.* FROM {source} JOIN articles t ON t.id = a.id WHERE {where} "
+                                 "ORDER BY a.published, a.id", params)
         for row in cursor:
             yield self._article(row)
 
     def iter_facts(self, filters: Filters) -> Iterator[Fact]:
-        where, params = self._where(filters)
+        source, where, params = self._scope(filters)
         cursor = self.db.execute(
-            f"SELECT f.record FROM facts f JOIN articles a ON a.id = f.article_id WHERE {where} "
+            f"SELECT f.record FROM {source} JOIN facts f ON f.article_id = a.id WHERE {where} "
             f"ORDER BY f.event_date, a.published, f.id", params)
         for row in cursor:
-            yield fact_from_dict(json.loads(row[0]))
+            yield fact_from_dict(orjson.loads(row[0]))
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
-        where, params = self._where(filters)
-        rows = self.db.execute(
-            f"""SELECT a.* FROM articles_fts JOIN articles a ON a.id = articles_fts.article_id
+        # Rank over the slim key rows (joined by the full-text rowid), then read only the winners' bodies.
+        _source, where, params = self._scope(filters, drive_by_entity=False)
+        ids = [r[0] for r in self.db.execute(
+            f"""SELECT a.id FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
                 WHERE articles_fts MATCH ? AND {where} ORDER BY bm25(articles_fts, 0, 3.0, 1.0) LIMIT ?""",
-            [to_fts(query), *params, limit]).fetchall()
-        return [self._article(r) for r in rows]
+            [to_fts(query), *params, limit])]
+        return self._articles_by_id(ids)
 
     def timeline(self, filters: Filters) -> list[dict]:
-        where, params = self._where(filters)
+        kept = self._kept(filters, "day")
+        if kept is not None:
+            split = [((value or "|").partition("|"), count) for value, count in kept]
+            return sorted(({"day": day or None, "language": lang or None, "count": count}
+                           for (day, _bar, lang), count in split), key=lambda r: (r["day"] or "", r["language"] or ""))
+        source, where, params = self._scope(filters)
         rows = self.db.execute(
-            f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM articles a WHERE {where} "
+            f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM {source} WHERE {where} "
             f"GROUP BY a.day, a.language ORDER BY a.day, a.language", params).fetchall()
         return [dict(r) for r in rows]
 
     def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
-        where, params = self._where(filters)
-        rows = self.db.execute(f"SELECT * FROM articles a WHERE {where} ORDER BY a.published, a.id LIMIT ? OFFSET ?",
-                               [*params, limit, offset]).fetchall()
-        return [self._article(r) for r in rows]
+        source, where, params = self._scope(filters)
+        ids = [r[0] for r in self.db.execute(
+            f"SELECT a.id FROM {source} WHERE {where} ORDER BY a.published, a.id LIMIT ? OFFSET ?",
+            [*params, limit, offset])]
+        return self._articles_by_id(ids)
 
     def count_articles(self, filters: Filters) -> int:
-        where, params = self._where(filters)
-        return self.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}", params).fetchone()[0]
+        kept = self._kept(filters, "language")
+        if kept is not None:
+            return sum(count for _value, count in kept)
+        source, where, params = self._scope(filters)
+        return self.db.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params).fetchone()[0]
 
     def facets(self, filters: Filters, size: int = FACET_SIZE) -> dict[str, list[dict]]:
-        where, params = self._where(filters)
+        out = {}
+        for facet in COUNTED_FACETS:
+            kept = self._kept(filters, facet)
+            if kept is None:
+                return self._facets_scanned(filters, size)
+            top = sorted(kept, key=lambda pair: (-pair[1], pair[0] or ""))[:size]
+            out[facet] = [{"value": value, "count": count} for value, count in top]
+        names = {r["id"]: r for r in self._in_chunks("SELECT * FROM entities WHERE id IN ({marks})",
+                                                     [f["value"] for f in out["entity"]])}
+        for facet in out["entity"]:
+            entity = names.get(facet["value"])
+            facet.update({k: entity[k] if entity else None for k in ("type", "name", "name_hi")})
+        return out
+
+    def _facets_scanned(self, filters: Filters, size: int) -> dict[str, list[dict]]:
+        source, where, params = self._scope(filters)
+
         def grouped(sql: str) -> list[dict]:
             return [dict(r) for r in self.db.execute(sql, [*params, size]).fetchall()]
         return {
-            "incident": grouped(f"SELECT a.incident AS value, COUNT(*) AS count FROM articles a WHERE {where} "
-                                "GROUP BY a.incident ORDER BY count DESC, value LIMIT ?"),
-            "language": grouped(f"SELECT a.language AS value, COUNT(*) AS count FROM articles a WHERE {where} "
-                                "GROUP BY a.language ORDER BY count DESC, value LIMIT ?"),
-            "source": grouped(f"SELECT a.source AS value, COUNT(*) AS count FROM articles a WHERE {where} "
-                              "GROUP BY a.source ORDER BY count DESC, value LIMIT ?"),
-            # Semi-joins: SQLite counts these several times faster than with a plain join.
+            **{column: grouped(f"SELECT a.{column} AS value, COUNT(*) AS count FROM {source} WHERE {where} "
+                               "GROUP BY a.{column} ORDER BY count DESC, value LIMIT ?".replace("{column}", column))
+               for column in ("incident", "language", "source")},
             "entity": grouped(f"""SELECT c.value, c.count, e.type AS type, e.name AS name, e.name_hi AS name_hi
-                                  FROM (SELECT entity_id AS value, COUNT(*) AS count FROM article_entities
-                                        WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
-                                        GROUP BY entity_id) c LEFT JOIN entities e ON e.id = c.value
+                                  FROM (SELECT ae.entity_id AS value, COUNT(*) AS count FROM {source}
+                                        JOIN article_entities ae ON ae.article_id = a.id WHERE {where}
+                                        GROUP BY ae.entity_id) c LEFT JOIN entities e ON e.id = c.value
                                   ORDER BY c.count DESC, c.value LIMIT ?"""),
-            "figure_kind": grouped(f"""SELECT kind AS value, COUNT(DISTINCT article_id) AS count FROM article_figures
-                                       WHERE article_id IN (SELECT a.id FROM articles a WHERE {where})
-                                       GROUP BY kind ORDER BY count DESC, value LIMIT ?"""),
+            "figure_kind": grouped(f"""SELECT x.kind AS value, COUNT(DISTINCT x.article_id) AS count FROM {source}
+                                       JOIN article_figures x ON x.article_id = a.id WHERE {where}
+                                       GROUP BY x.kind ORDER BY count DESC, value LIMIT ?"""),
         }
 
     def filter_options(self) -> dict[str, list[dict]]:
         one = lambda sql: [dict(r) for r in self.db.execute(sql).fetchall()]  # noqa: E731
-        return {"incident": one("SELECT DISTINCT incident AS value FROM articles WHERE incident IS NOT NULL ORDER BY 1"),
-                "source": one("SELECT DISTINCT source AS value FROM articles ORDER BY 1"),
+        return {"incident": one("SELECT DISTINCT value FROM counts WHERE facet = 'incident' AND value != '' ORDER BY 1"),
+                "source": one("SELECT DISTINCT value FROM counts WHERE facet = 'source' ORDER BY 1"),
                 "entity": one("SELECT id AS value, type, name, name_hi FROM entities ORDER BY type, name")}
 
     def entity_timeline(self, filters: Filters, entity_ids: list[str]) -> list[dict]:
         if not entity_ids:
             return []
-        where, params = self._where(filters)
+        source, where, params = self._scope(filters)
         marks = ",".join("?" for _ in entity_ids)
         rows = self.db.execute(
-            f"""SELECT a.day AS day, ae.entity_id AS entity, COUNT(*) AS count FROM article_entities ae
-                JOIN articles a ON a.id = ae.article_id WHERE ae.entity_id IN ({marks}) AND {where}
+            f"""SELECT a.day AS day, ae.entity_id AS entity, COUNT(*) AS count FROM {source}
+                JOIN article_entities ae ON ae.article_id = a.id WHERE ae.entity_id IN ({marks}) AND {where}
                 GROUP BY a.day, ae.entity_id ORDER BY a.day""", [*entity_ids, *params]).fetchall()
         return [dict(r) for r in rows]
 
     def fact_days(self, filters: Filters) -> list[dict]:
-        where, params = self._where(filters)
+        kept = self._kept(filters, "fact_day")
+        if kept is not None:
+            return [{"day": day, "count": count} for day, count in sorted(kept, key=lambda pair: pair[0] or "")]
+        source, where, params = self._scope(filters)
         rows = self.db.execute(
-            f"""SELECT COALESCE(f.event_date, a.day) AS day, COUNT(*) AS count FROM facts f
-                JOIN articles a ON a.id = f.article_id WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
+            f"""SELECT COALESCE(f.event_date, a.day) AS day, COUNT(*) AS count FROM {source}
+                JOIN facts f ON f.article_id = a.id WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
         return [dict(r) for r in rows]
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
@@ -431,7 +635,7 @@ class SQLiteStore(Store):
             marks = ",".join("?" for _ in chunk)
             for row in self.db.execute(f"SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
                                        "ORDER BY article_id, id", chunk):
-                out[row[0]].append(fact_from_dict(json.loads(row[1])))
+                out[row[0]].append(fact_from_dict(orjson.loads(row[1])))
         return out
 
     def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
@@ -447,11 +651,11 @@ class SQLiteStore(Store):
 
     def entity_first_seen(self, filters: Filters) -> list[dict]:
         since = filters.first_seen_since or ""
-        where, params = self._where(replace(filters, first_seen_since=None))
+        source, where, params = self._scope(replace(filters, first_seen_since=None))
         rows = self.db.execute(
             f"""SELECT ae.entity_id AS id, MIN(a.first_seen) AS first_seen, COUNT(*) AS articles,
                        MIN(a.id) AS sample_article
-                FROM article_entities ae JOIN articles a ON a.id = ae.article_id WHERE {where}
+                FROM {source} JOIN article_entities ae ON ae.article_id = a.id WHERE {where}
                 GROUP BY ae.entity_id HAVING MIN(a.first_seen) >= ? ORDER BY first_seen, id""",
             [*params, since]).fetchall()
         out = []
@@ -477,8 +681,9 @@ class SQLiteStore(Store):
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731
-        return {"pages": one("SELECT COUNT(*) FROM pages"), "articles": one("SELECT COUNT(*) FROM articles"),
-                "relevant": one("SELECT COUNT(*) FROM articles WHERE relevant=1"),
+        return {"pages": one("SELECT COUNT(*) FROM pages"),
+                "articles": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'language'"),
+                "relevant": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'language' AND relevant = 1"),
                 "facts": one("SELECT COUNT(*) FROM facts")}
 
     def close(self) -> None:

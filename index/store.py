@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from index.query import Filters, Node
@@ -45,6 +46,12 @@ class CrawlSide(ABC):
     @abstractmethod
     def save_listing_validators(self, validators: dict[str, tuple[Optional[str], Optional[str]]]) -> None:
         """Remember feed and sitemap validators for the next conditional request."""
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many writes follow (reindex, building a large store): the store may spend more cores and make reads
+        wait for the end (Elasticsearch refreshes once at the end), trading freshness of reads for speed."""
+        yield
 
     def close(self) -> None:
         """Release connections."""

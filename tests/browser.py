@@ -53,6 +53,13 @@ def wait_for_dashboard(base: str, process: subprocess.Popen, log_name: str = "it
 @contextmanager
 def dashboard_server(store: str) -> Iterator[str]:
     """`prahari dashboard` on a free loopback port; yields its base URL once Streamlit answers."""
+    with dashboard_process(store) as (base, _process):
+        yield base
+
+
+@contextmanager
+def dashboard_process(store: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The dashboard server: its base URL and its process (for the benchmarks' memory figures)."""
     port = free_port()
     command, env = dashboard_command(store, port)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -61,7 +68,7 @@ def dashboard_server(store: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for_dashboard(base, process, log.name)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:

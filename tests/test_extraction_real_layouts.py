@@ -103,6 +103,7 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     import shutil
     import sqlite3
 
+    from index.sqlite import FTS_TOKENIZE
     from prahari.app.cli import main
     from tests.conftest import export_records
 
@@ -112,8 +113,21 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     with sqlite3.connect(old) as db:
         db.execute("ALTER TABLE articles DROP COLUMN extraction")
         db.execute("ALTER TABLE articles DROP COLUMN archive")
-        for table in ("ledger", "ledger_state", "claims", "events"):  # v8, the claim ledger
+        for table in ("ledger", "ledger_state", "claims", "events",  # v8, the claim ledger
+                      "article_keys", "entity_days", "counts"):  # v9, keys and kept counts
             db.execute(f"DROP TABLE {table}")
+        db.executescript(f"""
+            CREATE INDEX articles_day ON articles(day);
+            CREATE INDEX articles_incident ON articles(incident, relevant);
+            CREATE INDEX articles_first_seen ON articles(first_seen);
+            CREATE INDEX articles_published ON articles(published);
+            CREATE INDEX articles_source ON articles(source);
+            CREATE INDEX articles_cover ON articles(id, relevant, day, language, incident, source, first_seen);
+            CREATE INDEX articles_scan ON articles(relevant, day, language, incident, source, first_seen, id);
+            CREATE INDEX article_entities_entity ON article_entities(entity_id);
+            CREATE INDEX facts_article ON facts(article_id);
+            CREATE VIRTUAL TABLE facts_fts USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
+        """)  # what v9 dropped
         db.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
     before = export_records(store, capsys, "--include-irrelevant")
     assert main(["reprocess", "--store", f"sqlite:///{old}", "--incident", str(incident)]) == 0

@@ -15,6 +15,11 @@ ARTICLE_BATCH = 500  # articles (with their facts) per write while copying
 
 def reindex(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int, int, int]:
     """Copy pages, articles with facts and signatures, and listing validators; return (copied, pages, articles)."""
+    with target.bulk():  # nothing reads the target while it fills: it may defer refreshes and use more cores
+        return _copy(source, target, say)
+
+
+def _copy(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int, int, int]:
     done_urls = target.known_urls()
     pages = copied = 0
 
@@ -44,6 +49,7 @@ def reindex(source: Store, target: Store, say: Callable[[str], None]) -> tuple[i
     for row in source.filter_options().get("incident", []):  # claims and events as built (their history kept)
         incident = row["value"]
         target.put_ledger(incident, source.ledger(incident))
+        target.put_state(incident, source.state(incident), replace=True)  # the next update merges into these
         target.put_claims(incident, source.claims(incident))
         target.put_events(incident, source.events(incident))
     return copied, pages, articles

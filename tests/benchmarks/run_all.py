@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import resource
-import threading
+import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +14,7 @@ import trafilatura
 from crawlers.context import CrawlReport
 from crawlers.runner import CrawlMisconfigured, crawl_settings, run_crawl
 from tests.benchmarks.dashboard import bench_dashboard
+from tests.benchmarks.processes import ProcessTree
 from tests.benchmarks.realpages import bench_realpages
 from prahari.incident import load_incident
 from prahari.app.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
@@ -34,55 +35,17 @@ def generated_articles(count: int = PAGES) -> list[dict]:
     return out
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat[1])
-        rss[int(entry.name)] = int(stat[21]) * resource.getpagesize()
-    family, frontier = set(), {root}
-    while frontier:
-        family |= frontier
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - family
-    return sum(rss.get(pid, 0) for pid in family - {root}) / 2**20
-
-
-class PeakTreeRss:
-    """Sample the summed RSS of this process's descendants (crawler and workers) while a crawl runs."""
-
-    def __enter__(self):
-        self.peak, self.done = 0.0, threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-        return self
-
-    def _sample(self) -> None:
-        while not self.done.wait(0.2):
-            self.peak = max(self.peak, tree_rss_mb(os.getpid()))
-
-    def __exit__(self, *exc):
-        self.done.set()
-        self.thread.join()
-
-
-def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> tuple[float, CrawlReport, float]:
-    """(seconds, crawl report, peak MB summed over the crawl's processes)."""
+def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> tuple[float, CrawlReport, ProcessTree]:
+    """(seconds, crawl report, the crawl's processes: peak MB summed over them, CPU of crawler and workers)."""
     incident_path = scratch / f"{name}.yaml"
     incident_path.write_text(site.incident_yaml(name), encoding="utf-8")
     started = time.monotonic()
-    with PeakTreeRss() as memory:
+    with ProcessTree(os.getpid(), include_root=False) as tree:
         try:
             report = run_crawl(f"sqlite:///{scratch}/{name}.db", load_incident(incident_path), overrides=overrides)
         except CrawlMisconfigured as exc:  # the fetch-only baseline runs without our pipelines on purpose
             report = exc.report
-    return time.monotonic() - started, report, memory.peak
+    return time.monotonic() - started, report, tree
 
 
 def bench_nlp(articles: list[dict]) -> float:
@@ -132,7 +95,7 @@ def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_r
             "sources": [{"type": "archive", "domains": ["127.0.0.1"], "endpoints": archives.endpoints()}]}),
             encoding="utf-8")
         started = time.monotonic()
-        with PeakTreeRss() as memory:
+        with ProcessTree(os.getpid(), include_root=False) as memory:
             report = run_crawl(f"sqlite:///{scratch}/backfill.db", load_incident(path),
                                overrides={"PRAHARI_PROGRESS": False})
         seconds = time.monotonic() - started
@@ -140,7 +103,7 @@ def bench_backfill(site: SampleSite, scratch: Path, articles: list[dict], live_r
     rate = len(captures) / seconds  # the issue's measure: captures per second, end to end
     print(f"bench archive-backfill: {len(captures)} captures in two fake archives ({listed} in the window, "
           f"{report.stored} stored) in {seconds:.1f}s = {rate:.0f} captures/s end to end ({report.stored / seconds:.0f} "
-          f"stored pages/s), peak RSS {memory.peak:.0f} MB; baseline: the live crawl of the same pages above "
+          f"stored pages/s), peak RSS {memory.peak_mb:.0f} MB; baseline: the live crawl of the same pages above "
           f"{live_rate:.0f} pages/s (ratio {rate / live_rate:.2f}, target >= 0.7; RSS target <= 400 MB)", flush=True)
 
 
@@ -148,19 +111,34 @@ def main() -> None:
     # Imported here, not at the top: the crawl child is spawned and imports this module again, and the peak
     # RSS of the crawl should hold the crawler and its workers, not the benchmarks' own imports.
     from tests.benchmarks.claims import bench_claims, bench_crosslingual
+    from tests.benchmarks.scale import ARTICLES, DEFAULT_ARTICLES, bench_scale
 
-    bench_realpages()
+    scale_only = "--scale-only" in sys.argv[1:]
+    if not scale_only:
+        bench_realpages()
     articles = generated_articles()
     nlp_rate = bench_nlp(articles)
-    bench_crosslingual()
+    if not scale_only:
+        bench_crosslingual()
     with tempfile.TemporaryDirectory() as tmp:
         small = f"sqlite:///{tmp}/demo.db"
         with SampleSite() as site:
             incident = Path(tmp) / "demo.yaml"
             incident.write_text(site.incident_yaml(), encoding="utf-8")
             run_crawl(small, load_incident(incident))
-        big = bench_dashboard(Path(tmp), small)
-        bench_claims("100k", big, nlp_rate, with_incremental=True)
+        es_url = os.environ.get("PRAHARI_BENCH_ES_URL")
+        if not es_url:
+            print("bench scale: PRAHARI_BENCH_ES_URL is not set (make bench starts a node): Elasticsearch lines "
+                  "left out", flush=True)
+        big = bench_scale(Path(tmp), es_url)
+        bench_dashboard(big, ARTICLES, small)
+        claims_store = big
+        if ARTICLES != DEFAULT_ARTICLES:  # the kept store stays as built: the incremental step adds articles
+            claims_store = f"sqlite:///{tmp}/claims.db"
+            shutil.copyfile(big[len("sqlite:///"):], claims_store[len("sqlite:///"):])
+        bench_claims(f"{ARTICLES // 1000}k", claims_store, nlp_rate, with_incremental=True)
+    if scale_only:
+        return
     publishers = load_publishers()
     with tempfile.TemporaryDirectory() as tmp, SampleSite(articles=articles) as site:
         scratch = Path(tmp)
@@ -168,11 +146,13 @@ def main() -> None:
             site._page(article["publisher"], article["slug"])
         # Baseline 1: fetch-only Scrapy crawl of the same site (no extraction, no store writes).
         no_pipelines = {name: None for name in crawl_settings().getdict("ITEM_PIPELINES")}
-        seconds, report, peak = crawl(site, scratch, "fetch-only", {"ITEM_PIPELINES": no_pipelines,
+        seconds, report, tree = crawl(site, scratch, "fetch-only", {"ITEM_PIPELINES": no_pipelines,
                                                                     "PRAHARI_WORKERS": 0})
         fetched = report.requests
-        print(f"bench crawl-fetch-only: {fetched} responses in {seconds:.1f}s = {fetched / seconds:.0f} pages/s "
-              f"(baseline), peak RSS {peak:.0f} MB", flush=True)
+        fetch_rate = fetched / seconds
+        print(f"bench crawl-fetch-only: {fetched} responses in {seconds:.1f}s = {fetch_rate:.0f} pages/s "
+              f"(baseline), peak RSS {tree.peak_mb:.0f} MB, crawler CPU {tree.cpu_seconds(1) / fetched * 1000:.2f} "
+              f"ms/page", flush=True)
         # Baseline 2: bare trafilatura over the same pages, in-process.
         pages = [(render_jsonld if publishers[a["publisher"]]["template"] == "jsonld" else render_meta)(
             a, publishers[a["publisher"]], site.article_url(a)) for a in articles]
@@ -183,17 +163,19 @@ def main() -> None:
         print(f"bench bare-trafilatura: {len(pages)} pages in {seconds:.1f}s = {len(pages) / seconds:.0f} pages/s "
               f"(baseline)", flush=True)
         # Prahari end to end: crawl + extract + relevance + NLP + dedup + SQLite store.
-        seconds, report, peak = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
+        seconds, report, tree = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
         full_seconds = seconds
         stored = report.stored
         print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
-              f"{stored / seconds:.0f} pages/s (target >= 150), peak RSS {peak:.0f} MB summed over the crawler "
-              f"and its NLP worker (target <= 400)", flush=True)
+              f"{stored / seconds:.0f} pages/s = {stored / seconds / fetch_rate:.2f}x the fetch-only crawl (target "
+              f">= 0.75x), peak RSS {tree.peak_mb:.0f} MB summed over the crawler and its NLP worker (target <= "
+              f"400); CPU per page: crawler {tree.cpu_seconds(1) / stored * 1000:.2f} ms, worker "
+              f"{tree.cpu_seconds(2) / stored * 1000:.2f} ms", flush=True)
         bench_claims(f"{PAGES // 1000}k", f"sqlite:///{scratch}/prahari.db", nlp_rate, with_incremental=False)
         bench_backfill(site, scratch, articles, stored / full_seconds)
         # No-change rerun: every article already stored.
         before = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
-        seconds, report, _peak = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
+        seconds, report, _tree = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
         after = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
         print(f"bench prahari-update-no-change: {seconds:.1f}s (target <= 10), "
               f"{report.requests} requests, {after - before} article-page requests (target 0), "

@@ -1,0 +1,216 @@
+"""Scale benchmark: bulk writes, the six search shapes, reindex and the dashboard, on SQLite and Elasticsearch.
+
+BENCH_ARTICLES sets the size (100,000 by default; `make bench-scale` runs 1,000,000). A store at the default
+size is built fresh in every run; a larger one is kept under tests/artifacts/bench and reused while its
+schema and size still match (its build time, measured when it was built, is reported again).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from index.query import Filters, build_search
+from index.store import Store, open_store
+from prahari.model import Article
+from tests.benchmarks.processes import ProcessTree
+
+ARTICLES = int(os.environ.get("BENCH_ARTICLES", "100000"))
+DEFAULT_ARTICLES = 100_000
+RUNS = 30
+BATCH = 2000
+KEEP = Path(os.environ.get("BENCH_DIR", Path(__file__).resolve().parents[1] / "artifacts" / "bench"))
+SEARCH_TARGET_MS = 50
+BULK_TARGET = 5000
+BASELINE_ARTICLES = 10_000  # written the way a crawl writes (small batches, fresh reads after each)
+CRAWL_BATCH = 50  # the crawl's store batch (crawlers.context.CrawlContext.batch_size)
+
+
+def clone_batches(samples: list[Article], count: int, size: int = BATCH) -> Iterator[list[Article]]:
+    """`count` articles cloned from the annotated samples, spread over 200 days and 40 sources, in batches."""
+    start = datetime.fromisoformat("2022-11-23T10:00:00+05:30")
+    batch: list[Article] = []
+    for n in range(count):
+        sample = samples[n % len(samples)]
+        article = copy.copy(sample)  # entities, figures and dates are shared: stores only read them
+        article.id = hashlib.sha1(f"bench-{n}".encode()).hexdigest()[:16]
+        article.url = article.canonical_url = f"https://news{n % 40}.example.in/story/{n}"
+        article.source = f"news{n % 40}.example.in"
+        article.published = (start + timedelta(minutes=n * 3 % (200 * 24 * 60))).isoformat()
+        article.story_id, article.duplicate_of, article.incident = article.id, None, "aiims-2022-sample"
+        article.first_seen = "2026-11-01T06:00:00+00:00"
+        article.facts = []
+        for index, fact in enumerate(sample.facts):
+            fact = copy.copy(fact)
+            fact.id = hashlib.sha1(f"{article.id}:{index}".encode()).hexdigest()[:16]
+            fact.article_id, fact.url, fact.source, fact.first_seen = article.id, article.url, article.source, None
+            article.facts.append(fact)
+        batch.append(article)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_articles(store: Store, samples: list[Article], count: int, bulk: bool = True,
+                   size: int = BATCH) -> float:
+    """Seconds spent in the store writing `count` cloned articles (cloning not counted)."""
+    spent = 0.0
+    mode = store.bulk() if bulk else _nothing()
+    with mode:
+        for batch in clone_batches(samples, count, size):
+            started = time.perf_counter()
+            store.save([], batch)
+            spent += time.perf_counter() - started
+        started = time.perf_counter()
+    return spent + time.perf_counter() - started  # leaving bulk mode (a refresh, a checkpoint) counts too
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tuple[float, bool]:
+    """(docs/s of the bulk write that built the store, whether it was reused) for a store of `count` articles."""
+    from index.sqlite import SCHEMA_VERSION as SQLITE_SCHEMA
+    from index.elasticsearch import SCHEMA_VERSION as ES_SCHEMA
+
+    schema = f"sqlite{SQLITE_SCHEMA}-es{ES_SCHEMA}"
+    if count != DEFAULT_ARTICLES and marker.exists():
+        kept = json.loads(marker.read_text())
+        if kept.get("articles") == count and kept.get("schema") == schema:
+            store = open_store(url, create=False)
+            found = store.counts()["articles"]
+            store.close()
+            if found == count:
+                return kept["docs_per_second"], True
+    drop_store(url)
+    store = open_store(url)
+    seconds = write_articles(store, samples, count)
+    store.close()
+    rate = count / seconds
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"articles": count, "schema": schema, "docs_per_second": rate,
+                                  "seconds": seconds}))
+    return rate, False
+
+
+def drop_store(url: str) -> None:
+    """Remove a benchmark store: the SQLite file and its log, or the Elasticsearch indices under the prefix."""
+    if url.startswith("sqlite:///"):
+        for path in Path(url[len("sqlite:///"):]).parent.glob(Path(url).name + "*"):
+            path.unlink()
+        return
+    from elasticsearch import Elasticsearch
+
+    node, _slash, prefix = url.rpartition("/")
+    with Elasticsearch(node) as es:
+        es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
+
+
+def shapes(store: Store) -> dict[str, Callable[[], object]]:
+    """The six everyday requests of the issue, as the CLI and dashboard make them."""
+    nia = Filters(entity=["nia"], since=date(2022, 12, 1), until=date(2022, 12, 31))
+    hindi, english, either = build_search('"दिल्ली पुलिस"'), build_search('"ransom demand"'), build_search("फिरौती OR ransom")
+    return {
+        'phrase "दिल्ली पुलिस", best 20': lambda: store.search(hindi, Filters(), 20),
+        'phrase "ransom demand", best 20': lambda: store.search(english, Filters(), 20),
+        "फिरौती OR ransom, best 20": lambda: store.search(either, Filters(), 20),
+        "entity nia + December: page of 25 and count": lambda: (store.list_articles(nia, 25), store.count_articles(nia)),
+        "facets (language, source, entity, figure kind)": lambda: store.facets(Filters()),
+        "timeline (per-day buckets)": lambda: store.timeline(Filters()),
+    }
+
+
+def percentiles(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
+    """(p50, p95) in ms over `runs` calls after one warm-up call."""
+    call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+
+
+def request_floor(store: Store) -> Callable[[], object]:
+    """The cheapest round trip to the engine: the baseline each shape is printed beside."""
+    if hasattr(store, "db"):
+        return lambda: store.db.execute("SELECT 1").fetchone()
+    return lambda: store.es.count(index=store.alias("articles"))
+
+
+def bench_backend(name: str, url: str, marker: Path, samples: list[Article], baseline_url: str) -> None:
+    """Bulk write and the six shapes on one backend: one line each."""
+    rate, reused = kept_store(url, marker, samples, ARTICLES)
+    drop_store(baseline_url)
+    baseline = open_store(baseline_url)
+    crawl_rate = BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, bulk=False,
+                                                     size=CRAWL_BATCH)
+    baseline.close()
+    drop_store(baseline_url)
+    how = "reused; built at" if reused else "built at"
+    print(f"bench scale-{name}-bulk-write: {ARTICLES} articles with entities, figures and facts {how} {rate:,.0f} "
+          f"docs/s (target >= {BULK_TARGET:,}); baseline: {BASELINE_ARTICLES:,} written as a crawl writes them "
+          f"({CRAWL_BATCH} per save) {crawl_rate:,.0f} docs/s", flush=True)
+    store = open_store(url, create=False)
+    floor_p50, _floor_p95 = percentiles(request_floor(store))
+    for shape, call in shapes(store).items():
+        p50, p95 = percentiles(call)
+        verdict = "ok" if p95 <= SEARCH_TARGET_MS else "MISSED"
+        print(f"bench scale-{name}-search: {shape} at {ARTICLES:,} articles: p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+              f"(target p95 <= {SEARCH_TARGET_MS}: {verdict}); baseline: the engine's cheapest request "
+              f"p50 {floor_p50:.2f} ms", flush=True)
+    store.close()
+
+
+def bench_reindex(source_url: str, target_url: str) -> None:
+    """`prahari reindex` from the big SQLite store into a new one, as an analyst runs it: rate and peak RSS."""
+    prahari = str(Path(sys.executable).with_name("prahari"))
+    started = time.monotonic()
+    process = subprocess.Popen([prahari, "reindex", "--from", source_url, "--to", target_url],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with ProcessTree(process.pid) as memory:
+        _out, err = process.communicate()
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"reindex failed: {err.strip()[-300:]}")
+    print(f"bench scale-reindex: {ARTICLES:,} articles copied SQLite to SQLite in {seconds:.0f}s = "
+          f"{ARTICLES / seconds:,.0f} articles/s, peak RSS {memory.peak_mb:.0f} MB (target <= 1024); baseline: the bulk "
+          f"write of the same articles above", flush=True)
+
+
+def bench_scale(scratch: Path, es_url: Optional[str]) -> str:
+    """Every scale line; returns the big SQLite store's URL (the dashboard and claim benchmarks reuse it)."""
+    from tests.benchmarks.dashboard import annotated_samples
+
+    samples = annotated_samples()
+    keep = KEEP if ARTICLES != DEFAULT_ARTICLES else scratch
+    keep.mkdir(parents=True, exist_ok=True)
+    sqlite_path = keep / f"scale-{ARTICLES}.db"
+    big = f"sqlite:///{sqlite_path}"
+    bench_backend("sqlite", big, keep / f"scale-{ARTICLES}.sqlite.json", samples,
+                  f"sqlite:///{scratch}/crawl-baseline.db")
+    if es_url:
+        bench_backend("elasticsearch", f"{es_url}/bench{ARTICLES}", keep / f"scale-{ARTICLES}.es.json", samples,
+                      f"{es_url}/benchcrawl")
+    copy_path = scratch / "reindexed.db"
+    bench_reindex(big, f"sqlite:///{copy_path}")
+    for leftover in scratch.glob("reindexed.db*"):
+        leftover.unlink()
+    return big
