@@ -398,6 +398,18 @@ class ElasticsearchStore(Store):
         return {h["_source"]["canonical_url"] for h in self._scan("pages", {"match_all": {}}, [{"id": "asc"}],
                                                                    ["canonical_url"])}
 
+    def signatures(self, article_ids: list[str]) -> dict[str, tuple[bytes, list[str]]]:
+        if not article_ids:
+            return {}
+        found = self._call("reading signatures", self.es.mget, index=self.alias("articles"), ids=article_ids,
+                           source=["signature", "bands"])
+        out = {}
+        for doc in found["docs"]:
+            signature = base64.b64decode((doc.get("_source") or {}).get("signature") or "")
+            if doc.get("found") and signature:
+                out[doc["_id"]] = (signature, sorted(doc["_source"].get("bands") or []))
+        return out
+
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
         should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
         found = self._call("finding near-duplicates", self.es.search, index=self.alias("articles"), size=1000,
@@ -452,9 +464,10 @@ class ElasticsearchStore(Store):
         return {"bool": {"should": clauses, "minimum_should_match": 1}}
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
+        # Best first by score alone, without counting every hit: Lucene can then skip blocks of documents
+        # that cannot make the top `limit` (a sort with tie-breakers would score every match).
         found = self._call("searching", self.es.search, index=self.alias("articles"), size=min(limit, 10_000),
-                           query=self._query(filters, self._compile(query)),
-                           sort=["_score", {"published_key": "asc"}, {"id": "asc"}])
+                           query=self._query(filters, self._compile(query)), track_total_hits=False)
         return [self._article(h["_source"]) for h in found["hits"]["hits"]]
 
     def _aggs(self, kind: str, filters: Filters, aggs: dict) -> dict:

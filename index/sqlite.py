@@ -125,7 +125,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         FROM article_entities ae JOIN article_keys k ON k.id = ae.article_id;
     CREATE TABLE counts (incident TEXT NOT NULL, relevant INTEGER NOT NULL, language TEXT NOT NULL, day TEXT NOT NULL,
         facet TEXT NOT NULL, value TEXT NOT NULL, count INTEGER NOT NULL,
-        PRIMARY KEY (incident, relevant, language, day, facet, value)) WITHOUT ROWID;
+        PRIMARY KEY (facet, relevant, incident, language, day, value)) WITHOUT ROWID;
     INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'incident',
         COALESCE(incident, ''), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
     INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'language',
@@ -159,7 +159,7 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
                    "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
-CACHE_KIB = -65536  # page cache per connection (negative: KiB), 64 MB
+CACHE_KIB = -16384  # page cache per connection (negative: KiB), 16 MB: a crawl holds two connections
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
 KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
@@ -296,10 +296,12 @@ class SQLiteStore(Store):
                 for page in pages:
                     self._save_page(page)
                 self._save_articles(list(by_url.values()))
-                for article_id, (signature, bands) in (signatures or {}).items():
-                    self.db.execute("INSERT OR REPLACE INTO signatures VALUES (?,?)", (article_id, signature))
-                    self.db.execute("DELETE FROM bands WHERE article_id=?", (article_id,))
-                    self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?)", [(b, article_id) for b in bands])
+                if signatures:
+                    self.db.executemany("INSERT OR REPLACE INTO signatures VALUES (?,?)",
+                                        [(i, signature) for i, (signature, _bands) in signatures.items()])
+                    self._in_chunks("DELETE FROM bands WHERE article_id IN ({marks})", list(signatures))
+                    self.db.executemany("INSERT OR IGNORE INTO bands VALUES (?,?)",
+                                        sorted((b, i) for i, (_signature, bands) in signatures.items() for b in bands))
                 for story_id, root_id in repoints or []:
                     self.db.execute("UPDATE articles SET story_id = ?, duplicate_of = CASE WHEN id = ? THEN NULL "
                                     "ELSE ? END WHERE story_id IN (?, ?)", (root_id, root_id, root_id, story_id, root_id))
@@ -375,7 +377,7 @@ class SQLiteStore(Store):
         self.db.executemany("INSERT OR IGNORE INTO entity_days VALUES (?,?,?)", day_rows)
         self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)", facts)
         self.db.executemany("INSERT INTO counts VALUES (?,?,?,?,?,?,?) ON CONFLICT "
-                            "(incident, relevant, language, day, facet, value) DO UPDATE SET count = count + excluded.count",
+                            "(facet, relevant, incident, language, day, value) DO UPDATE SET count = count + excluded.count",
                             [(*k, n) for k, n in counts.items() if n])
         if any(n < 0 for n in counts.values()):
             self.db.execute("DELETE FROM counts WHERE count <= 0")
@@ -426,6 +428,15 @@ class SQLiteStore(Store):
             self._in_chunks(sql, values)
         self.db.executemany("DELETE FROM entity_days WHERE entity_id=? AND day=? AND key=?",
                             [(e, old[i]["day"] or "", old[i]["rowid"]) for i in ids for e in entity_ids[i]])
+
+    def signatures(self, article_ids: list[str]) -> dict[str, tuple[bytes, list[str]]]:
+        bands: dict[str, list[str]] = {}
+        for band, article_id in self._in_chunks("SELECT band, article_id FROM bands WHERE article_id IN ({marks})",
+                                                article_ids):
+            bands.setdefault(article_id, []).append(band)
+        return {r[0]: (r[1], sorted(bands.get(r[0], [])))
+                for r in self._in_chunks("SELECT article_id, signature FROM signatures WHERE article_id IN ({marks})",
+                                         article_ids) if r[1]}
 
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
         marks = ",".join("?" for _ in bands) or "''"

@@ -32,6 +32,10 @@ class CrawlSide(ABC):
         ((old story id, earliest copy's id): every copy of the old story moves to the earliest copy's id)."""
 
     @abstractmethod
+    def signatures(self, article_ids: list[str]) -> dict[str, tuple[bytes, list[str]]]:
+        """The stored MinHash signature and bands of each of these articles (those that have one)."""
+
+    @abstractmethod
     def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
         """Stored articles with the same content hash or a shared MinHash band: id, story_id, published, signature."""
 

@@ -35,20 +35,23 @@ def _copy(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int
         copied += len(batch)
         say(f"  … {copied} pages copied")
     articles = 0
+    incidents = [row["value"] for row in source.filter_options().get("incident", [])]
     for chunk in batched(source.iter_articles(Filters(include_irrelevant=True)), ARTICLE_BATCH):
-        facts = source.facts_for([a.id for a in chunk])
-        signatures = {}
+        ids = [a.id for a in chunk]
+        facts = source.facts_for(ids)
+        signatures = source.signatures(ids)  # copied as stored; computed only where a store kept none
         for article in chunk:
             article.facts = facts.get(article.id, [])
-            signature = minhash_signature(article.text)
-            signatures[article.id] = (signature.tobytes(), band_keys(signature))
+            if article.id not in signatures:
+                signature = minhash_signature(article.text)
+                signatures[article.id] = (signature.tobytes(), band_keys(signature))
         target.save([], chunk, signatures)  # same ids: a rerun overwrites, never duplicates
+        for incident in incidents:  # ledger rows travel with their articles, so memory stays flat
+            target.put_ledger(incident, source.ledger(incident, article_ids=ids), article_ids=ids)
         articles += len(chunk)
         say(f"  … {articles} articles copied")
     target.save_listing_validators(source.listing_validators())
-    for row in source.filter_options().get("incident", []):  # claims and events as built (their history kept)
-        incident = row["value"]
-        target.put_ledger(incident, source.ledger(incident))
+    for incident in incidents:  # claims and events as built (their history kept)
         target.put_state(incident, source.state(incident), replace=True)  # the next update merges into these
         target.put_claims(incident, source.claims(incident))
         target.put_events(incident, source.events(incident))
