@@ -160,6 +160,7 @@ ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", 
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
                    "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
 CACHE_KIB = -16384  # page cache per connection (negative: KiB), 16 MB: a crawl holds two connections
+BULK_CHECKPOINT_PAGES = 10_000
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
 KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
@@ -389,10 +390,11 @@ class SQLiteStore(Store):
         if self._bulk_mode:
             yield
             return
-        # The log is copied into the file once at the end, not every thousand pages along the way, and a
-        # larger page cache keeps the indexes' pages between batches.
+        # A larger page cache keeps the indexes' pages between batches, and the log is copied into the file
+        # every 40 MB rather than every 4 MB (never waiting for the end: pages written again in every batch
+        # would make it grow many times the store's size).
         self._bulk_mode = True
-        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
         self.db.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
         try:
             yield
