@@ -154,6 +154,11 @@ MIGRATIONS: list[tuple[int, str]] = [
     DROP INDEX facts_article;
     DROP TABLE facts_fts;
     """),
+    # v10: the time-order index covers the filter columns, so a page of a common entity is found by walking it.
+    (10, """
+    DROP INDEX article_keys_published;
+    CREATE INDEX article_keys_published ON article_keys(relevant, published, id, day, language, incident, source);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -161,6 +166,7 @@ ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", 
                    "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
 CACHE_KIB = -16384  # page cache per connection (negative: KiB), 16 MB: a crawl holds two connections
 BULK_CHECKPOINT_PAGES = 10_000
+COMMON = 20  # an entity in one article of 20 or more is common: a page of it is found by walking time order
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
 KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
@@ -505,12 +511,12 @@ class SQLiteStore(Store):
             params.append(filters.figure_kind)
         return source, (" AND ".join(clauses) or "1=1"), params
 
-    def _kept(self, filters: Filters, facet: str) -> Optional[list[tuple[Optional[str], int]]]:
-        """(value, count) of one kept facet when the filters name at most an incident, a language, dates and
-        relevance (the counts are kept by those); None when another filter needs a scan."""
-        if filters.entity or filters.source or filters.first_seen_since or filters.figure_kind:
+    def _kept_scope(self, filters: Filters, entities: int = 0) -> Optional[tuple[list[str], list[Any]]]:
+        """WHERE clauses over the kept counts for these filters, when they name at most an incident, a language,
+        dates, relevance and `entities` entities (the counts are kept by those); None when a scan is needed."""
+        if len(filters.entity) > entities or filters.source or filters.first_seen_since or filters.figure_kind:
             return None
-        clauses, params = ["facet = ?"], [facet]
+        clauses, params = [], []
         if not filters.include_irrelevant:
             clauses.append("relevant = 1")
         for column, value in (("incident", filters.incident), ("language", filters.lang)):
@@ -521,9 +527,29 @@ class SQLiteStore(Store):
             if bound:  # an undated article ('' here) is outside every date range, as in the scan
                 clauses.append(f"day {op} ?")
                 params.append(bound.isoformat())
-        rows = self.db.execute(f"SELECT value, SUM(count) FROM counts WHERE {' AND '.join(clauses)} "
-                               "GROUP BY value HAVING SUM(count) > 0", params).fetchall()
+        if filters.entity:  # the entity facet counts the articles naming it, by the same keys
+            clauses += ["facet = 'entity'", "value = ?"]
+            params.append(filters.entity[0])
+        return clauses, params
+
+    def _kept(self, filters: Filters, facet: str) -> Optional[list[tuple[Optional[str], int]]]:
+        """(value, count) of one kept facet, or None when the filters need a scan."""
+        scope = self._kept_scope(filters)
+        if scope is None:
+            return None
+        clauses, params = scope
+        rows = self.db.execute(f"SELECT value, SUM(count) FROM counts WHERE {' AND '.join(['facet = ?', *clauses])} "
+                               "GROUP BY value HAVING SUM(count) > 0", [facet, *params]).fetchall()
         return [(value or None, count) for value, count in rows]
+
+    def _kept_entity(self, filters: Filters, group: str) -> Optional[list[tuple]]:
+        """For filters naming one entity: (*group columns, articles) from the kept counts; else None."""
+        scope = self._kept_scope(filters, entities=1) if len(filters.entity) == 1 else None
+        if scope is None:
+            return None
+        clauses, params = scope
+        return self.db.execute(f"SELECT {group}, SUM(count) FROM counts WHERE {' AND '.join(clauses)} GROUP BY {group} "
+                               "HAVING SUM(count) > 0", params).fetchall()
 
     def _articles_by_id(self, ids: list[str]) -> list[Article]:
         """Whole articles for these ids, in the order given."""
@@ -560,6 +586,10 @@ class SQLiteStore(Store):
             split = [((value or "|").partition("|"), count) for value, count in kept]
             return sorted(({"day": day or None, "language": lang or None, "count": count}
                            for (day, _bar, lang), count in split), key=lambda r: (r["day"] or "", r["language"] or ""))
+        by_entity = self._kept_entity(filters, "day, language")
+        if by_entity is not None:
+            return sorted(({"day": day or None, "language": lang or None, "count": count}
+                           for day, lang, count in by_entity), key=lambda r: (r["day"] or "", r["language"] or ""))
         source, where, params = self._scope(filters)
         rows = self.db.execute(
             f"SELECT a.day AS day, a.language AS language, COUNT(*) AS count FROM {source} WHERE {where} "
@@ -567,16 +597,32 @@ class SQLiteStore(Store):
         return [dict(r) for r in rows]
 
     def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
-        source, where, params = self._scope(filters)
+        source, where, params = self._scope(filters, drive_by_entity=not self._common_entity(filters))
+        if source == "article_keys a" and filters.entity:
+            # A common entity: walk the articles in time order (covering index) and keep those naming it,
+            # rather than sorting every article that names it.
+            source = "article_keys a INDEXED BY article_keys_published"
         ids = [r[0] for r in self.db.execute(
             f"SELECT a.id FROM {source} WHERE {where} ORDER BY a.published, a.id LIMIT ? OFFSET ?",
             [*params, limit, offset])]
         return self._articles_by_id(ids)
 
+    def _common_entity(self, filters: Filters) -> bool:
+        """Whether the first entity filtered on is named by one article in COMMON or more of the rest of the
+        view (asked of the kept counts; when they cannot say, the entity drives the scan)."""
+        named = self._kept_entity(replace(filters, entity=filters.entity[:1]), "facet") if filters.entity else None
+        everything = self._kept(replace(filters, entity=[]), "language") if named is not None else None
+        if not named or everything is None:
+            return False
+        return named[0][-1] * COMMON >= sum(count for _value, count in everything)
+
     def count_articles(self, filters: Filters) -> int:
         kept = self._kept(filters, "language")
         if kept is not None:
             return sum(count for _value, count in kept)
+        by_entity = self._kept_entity(filters, "facet")
+        if by_entity is not None:
+            return sum(count for _facet, count in by_entity)
         source, where, params = self._scope(filters)
         return self.db.execute(f"SELECT COUNT(*) FROM {source} WHERE {where}", params).fetchone()[0]
 
@@ -697,7 +743,7 @@ class SQLiteStore(Store):
         return {"pages": one("SELECT COUNT(*) FROM pages"),
                 "articles": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'language'"),
                 "relevant": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'language' AND relevant = 1"),
-                "facts": one("SELECT COUNT(*) FROM facts")}
+                "facts": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'fact_day'")}
 
     def close(self) -> None:
         self.db.close()

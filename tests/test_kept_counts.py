@@ -103,3 +103,9 @@ def test_kept_counts_stay_exact_through_update_rewrite_repoint_reprocess_and_rei
     assert main(["reindex", "--from", url, "--to", copy]) == 0
     assert_counts_exact(copy, "reindex")
     assert answered(copy, Filters(include_irrelevant=True)) == answered(url, Filters(include_irrelevant=True))
+    if backend == "elasticsearch":  # reindex wrote in bulk mode: refreshes and translog syncs are back on
+        target = open_store(copy)
+        settings = target.es.indices.get_settings(index=target.alias("articles"))
+        target.close()
+        index = next(iter(settings.values()))["settings"]["index"]
+        assert index.get("refresh_interval") in (None, "1s") and index.get("translog", {}).get("durability") != "async"
