@@ -689,23 +689,16 @@ class SQLiteStore(Store):
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
         out: dict[str, list[Fact]] = {i: [] for i in article_ids}
-        for start in range(0, len(article_ids), ID_CHUNK):
-            chunk = article_ids[start:start + ID_CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for row in self.db.execute(f"SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
-                                       "ORDER BY article_id, id", chunk):
-                out[row[0]].append(fact_from_dict(orjson.loads(row[1])))
+        for row in self._in_chunks("SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
+                                   "ORDER BY article_id, id", article_ids):
+            out[row[0]].append(fact_from_dict(orjson.loads(row[1])))
         return out
 
     def story_members(self, story_ids: list[str]) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = {i: [] for i in story_ids}
-        for start in range(0, len(story_ids), ID_CHUNK):
-            chunk = story_ids[start:start + ID_CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for row in self.db.execute(
-                    f"SELECT id, story_id, title, source, url, language, published FROM articles "
-                    f"WHERE story_id IN ({marks}) ORDER BY published, id", chunk):
-                out[row["story_id"]].append(dict(row))
+        for row in self._in_chunks("SELECT id, story_id, title, source, url, language, published FROM articles "
+                                   "WHERE story_id IN ({marks}) ORDER BY published, id", story_ids):
+            out[row["story_id"]].append(dict(row))
         return out
 
     def entity_first_seen(self, filters: Filters) -> list[dict]:
@@ -834,13 +827,8 @@ class SQLiteStore(Store):
         return [orjson.loads(r[0]) for r in self.db.execute(f"SELECT doc FROM events {where} ORDER BY day, id", params)]
 
     def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
-        out: dict[str, dict] = {}
-        for start in range(0, len(article_ids), ID_CHUNK):
-            chunk = article_ids[start:start + ID_CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for row in self.db.execute(f"SELECT {', '.join(BRIEF_FIELDS)} FROM articles WHERE id IN ({marks})", chunk):
-                out[row["id"]] = dict(row)
-        return out
+        return {row["id"]: dict(row) for row in self._in_chunks(
+            f"SELECT {', '.join(BRIEF_FIELDS)} FROM articles WHERE id IN ({{marks}})", article_ids)}
 
 
 def _one_line_errors(method):

@@ -7,6 +7,7 @@ schema and size still match (its build time, measured when it was built, is repo
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -67,7 +68,7 @@ def write_articles(store: Store, samples: list[Article], count: int, bulk: bool 
                    size: int = BATCH) -> float:
     """Seconds spent in the store writing `count` cloned articles (cloning not counted)."""
     spent = 0.0
-    mode = store.bulk() if bulk else _nothing()
+    mode = store.bulk() if bulk else contextlib.nullcontext()
     with mode:
         for batch in clone_batches(samples, count, size):
             started = time.perf_counter()
@@ -75,14 +76,6 @@ def write_articles(store: Store, samples: list[Article], count: int, bulk: bool 
             spent += time.perf_counter() - started
         started = time.perf_counter()
     return spent + time.perf_counter() - started  # leaving bulk mode (a refresh, a checkpoint) counts too
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tuple[float, bool]:
