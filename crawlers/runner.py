@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -11,7 +10,7 @@ from typing import Any, Optional
 from scrapy.settings import Settings
 
 from crawlers.context import CrawlContext, CrawlReport
-from crawlers.workers import die_with_parent
+from crawlers.workers import die_with_parent, spawn_context
 from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
@@ -118,8 +117,7 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     jobs = crawl_jobs(incident)
     if not jobs:
         return CrawlReport(incident=incident.id)
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=die_with_parent,
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=die_with_parent,
                                initargs=(os.getpid(),))
     try:
         future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import pickle
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Callable, Optional
+
+# The console script children start through (see spawn_context); pyproject.toml installs it beside python.
+SPAWN_LAUNCHER = "prahari-spawn"
 
 
 def die_with_parent(parent: Optional[int] = None) -> None:
@@ -21,6 +27,32 @@ def die_with_parent(parent: Optional[int] = None) -> None:
         return  # not Linux: the parent's own cleanup is all there is
     if parent is not None and os.getppid() != parent:
         os._exit(1)  # the parent died before the line above took effect
+
+
+def spawn_context() -> multiprocessing.context.SpawnContext:
+    """The spawn context, with children started through prahari-spawn when it is installed."""
+    context = multiprocessing.get_context("spawn")
+    launcher = Path(sys.executable).with_name(SPAWN_LAUNCHER)
+    if launcher.exists():
+        context.set_executable(str(launcher))
+    return context
+
+
+def spawn_child() -> int:
+    """Entry point of prahari-spawn: run multiprocessing's bootstrap, quietly giving up if the parent is gone.
+
+    A parent stopped (Ctrl-C, SIGTERM, SIGKILL) while it starts a child closes the pipe before the child has
+    read its start-up data; python's own bootstrap then prints an EOFError traceback on the user's terminal.
+    Interpreter flags before -c are not carried over; nothing of ours sets any.
+    """
+    args = sys.argv[1:]
+    start = args.index("-c")
+    sys.argv = ["-c", *args[start + 2:]]
+    try:
+        exec(args[start + 1], {"__name__": "__main__"})
+    except (EOFError, pickle.UnpicklingError):  # the pipe closed early or mid-way
+        return 1
+    return 0
 
 
 def _start_worker(parent: int, warm_up: Optional[Callable[[], None]]) -> None:
@@ -43,7 +75,7 @@ class WorkerPool:
     def start(self) -> None:
         """Start the worker processes now, so their imports overlap the crawl's first requests."""
         if self.workers and self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=spawn_context(),
                                              initializer=_start_worker, initargs=(os.getpid(), self.warm_up))
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:

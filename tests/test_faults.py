@@ -52,6 +52,25 @@ def assert_no_traceback(errors: list[str]) -> None:
         assert "Traceback" not in err, err
 
 
+def test_child_whose_parent_dies_mid_start_exits_quietly():
+    """The moment a stopped parent leaves behind: a child started with its start-up data half written."""
+    from crawlers.workers import spawn_context
+    from multiprocessing import spawn
+
+    spawn_context()
+    launcher = spawn.get_executable()
+    assert os.path.basename(os.fsdecode(launcher)) == "prahari-spawn"
+    for written in (b"", b"\x80\x04\x95"):  # nothing yet, or the first bytes of a pickle
+        child_end, parent_end = os.pipe()
+        os.write(parent_end, written)
+        os.close(parent_end)
+        command = spawn.get_command_line(tracker_fd=-1, pipe_handle=child_end)
+        finished = subprocess.run(command, pass_fds=[child_end], capture_output=True, text=True, timeout=60)
+        os.close(child_end)
+        assert finished.returncode == 1
+        assert finished.stderr == ""
+
+
 def test_update_survives_twenty_kills(tmp_path, capsys):
     with SampleSite(article_delay=0.05) as site:
         incident = write_incident(site, tmp_path)
