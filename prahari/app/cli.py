@@ -76,16 +76,21 @@ def _add_filters(parser: argparse.ArgumentParser, irrelevant: bool = False) -> N
     group.add_argument("--until", type=_date, metavar="DATE", help="published on or before YYYY-MM-DD")
     group.add_argument("--lang", choices=("hi", "en"), help="only Hindi or only English reports")
     group.add_argument("--entity", action="append", default=[], metavar="ID",
-                       help="mentions this entity id (e.g. nia, cert-in); repeat for several")
+                       help="mentions this entity: an id (nia), a name or an alias in either script (NIA, "
+                            "एनआईए), any case; repeat for several (prahari entities lists them)")
     group.add_argument("--source", metavar="HOST", help="only this source host")
     if irrelevant:
         group.add_argument("--include-irrelevant", action="store_true",
                            help="also include articles that do not match the incident's keywords")
 
 
-def _filters(args: argparse.Namespace) -> Filters:
-    return Filters(**{f.name: getattr(args, f.name) for f in fields(Scope)},
-                   include_irrelevant=getattr(args, "include_irrelevant", False))
+def _filters(args: argparse.Namespace, store: Store) -> Filters:
+    """The command's filters, with --entity values (ids, names or aliases in either script) resolved to ids."""
+    from prahari.app.entities import resolve_entities
+
+    scope = {f.name: getattr(args, f.name) for f in fields(Scope)}
+    scope["entity"] = resolve_entities(scope.get("entity") or [], store)
+    return Filters(**scope, include_irrelevant=getattr(args, "include_irrelevant", False))
 
 
 def _open(args: argparse.Namespace) -> Store:
@@ -230,15 +235,20 @@ def cmd_search(args: argparse.Namespace) -> int:
     query = build_search(args.query)
     store = _open(args)
     try:
-        results = store.search(query, _filters(args), limit=args.limit)
+        results = store.search(query, _filters(args, store), limit=args.limit)
     finally:
         store.close()
+    if args.sort == "time":
+        results.sort(key=lambda a: (a.published or "", a.id))
     if args.format == "json":
         print(json.dumps([a.to_record() for a in results], ensure_ascii=False, indent=2))
     else:
         for article in results:
             print(printable(_article_row(article) + f"\n{'':18}{article.url}"))
-        print(f"{len(results)} result{'s' if len(results) != 1 else ''}", file=sys.stderr)
+    order = "oldest first" if args.sort == "time" else "best match first"
+    _say(f"{len(results)} result{'s' if len(results) != 1 else ''}, {order}" if results else
+         "no articles match (Hindi and English cross only through names and glossary words; try the other "
+         "language's word, or widen the filters)")
     return 0
 
 
@@ -247,7 +257,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 
     store = _open(args)
     try:
-        filters = _filters(args)
+        filters = _filters(args, store)
         buckets = store.timeline(filters)
         articles = list(store.iter_articles(filters))
     finally:
@@ -258,6 +268,25 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         print(timeline_html(articles))
     elif articles:
         print(timeline_table(articles))
+    if not articles:
+        _say("no reports match these filters (prahari info shows what the store holds)")
+    return 0
+
+
+def cmd_entities(args: argparse.Namespace) -> int:
+    from prahari.app.entities import entities_json, entities_table, entity_summary
+
+    store = _open(args)
+    try:
+        rows = entity_summary(store, _filters(args, store), args.type)
+    finally:
+        store.close()
+    if args.format == "json":
+        print(entities_json(rows))
+    elif rows:
+        print(printable(entities_table(rows)))
+    if not rows:
+        _say("no entities match these filters")
     return 0
 
 
@@ -279,7 +308,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     store = _open(args)
     try:
-        records, fields = records_for(store, args.what, _filters(args))
+        records, fields = records_for(store, args.what, _filters(args, store))
         if args.out:
             with atomic_output(Path(args.out), binary=args.format == "xlsx") as out:
                 count = write(records, fields, out)
@@ -298,7 +327,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
     store = _open(args)
     try:
-        claims = read_claims(store, _filters(args), args.status, args.slot,
+        claims = read_claims(store, _filters(args, store), args.status, args.slot,
                              facts_per_side=None if args.format == "json" else 0)
     finally:
         store.close()
@@ -424,10 +453,23 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and prefix* are understood, e.g. 'फिरौती OR ransom', '\"200 crore\" NOT bitcoin'.")
     p.add_argument("query")
     p.add_argument("--limit", type=_positive, default=20, metavar="N")
+    p.add_argument("--sort", choices=("relevance", "time"), default="relevance",
+                   help="relevance: the best LIMIT matches, best first (default); time: the same, oldest first")
     p.add_argument("--format", choices=("table", "json"), default="table")
     _add_filters(p)
     _add_store(p)
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("entities", help="agencies, organisations, people and places: when each was first and last "
+                                        "named, in how many articles, and its role",
+                       description="List every entity the reports name, most articles first, with the first and last "
+                                   "day it was named and its role where the text says it (investigating, assisting, "
+                                   "affected, commenting). The ids work with --entity everywhere.")
+    p.add_argument("--type", type=str.upper, choices=("AGENCY", "ORG", "PERSON", "PLACE"), help="only this type")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    _add_filters(p)
+    _add_store(p)
+    p.set_defaults(func=cmd_entities)
 
     p = sub.add_parser("timeline", help="reports per day, oldest first")
     p.add_argument("--format", choices=("table", "json", "html"), default="table")

@@ -1,0 +1,78 @@
+"""The analyst's everyday questions from the command line, run as the installed command from another folder:
+entities with dates and roles, --entity in any script, clear empty results, a closed pipe, sorted search."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tests.test_runs_anywhere import PRAHARI, run_prahari
+
+
+def test_entities_list_first_and_last_mention_and_role(crawled, tmp_path):
+    store, _ = crawled
+    done = run_prahari("entities", "--type", "agency", "--format", "json", "--store", store, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = {r["id"]: r for r in json.loads(done.stdout)}
+    assert {r["type"] for r in rows.values()} == {"AGENCY"}
+    nia = rows["nia"]
+    assert nia["name_hi"] == "राष्ट्रीय जांच एजेंसी" and nia["articles"] >= 2
+    assert "2022-11-28" <= nia["first_mention"] <= nia["last_mention"]
+    assert nia["role"] == "investigating"
+    table = run_prahari("entities", "--store", store, cwd=tmp_path)
+    assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:4] == ["id", "type", "articles", "first"]
+    assert any(line.startswith("aiims ") and "affected" in line for line in table.stdout.splitlines())
+
+
+def test_entity_filter_takes_names_and_aliases_in_either_script(crawled, tmp_path):
+    store, _ = crawled
+
+    def ids(entity: str) -> list[str]:
+        done = run_prahari("search", "ransom OR फिरौती", "--entity", entity, "--format", "json", "--limit", "50",
+                           "--store", store, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return sorted(a["id"] for a in json.loads(done.stdout))
+
+    by_id = ids("nia")
+    assert by_id, "the sample reports a ransom next to the NIA"
+    for spelling in ("NIA", "एनआईए", "national investigation agency", "राष्ट्रीय जांच एजेंसी"):
+        assert ids(spelling) == by_id, spelling
+
+
+def test_unknown_entity_is_an_error_with_the_closest_ids(crawled, tmp_path):
+    store, _ = crawled
+    done = run_prahari("timeline", "--entity", "nai", "--store", store, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == ("prahari: error: unknown entity 'nai'; closest: nic, nia "
+                                   "(prahari entities lists every id)")
+
+
+def test_empty_results_say_so(crawled, tmp_path):
+    store, _ = crawled
+    late = run_prahari("timeline", "--since", "2030-01-01", "--store", store, cwd=tmp_path)
+    assert late.returncode == 0 and late.stdout == ""
+    assert "no reports match these filters" in late.stderr
+    nothing = run_prahari("search", "restored", "--lang", "hi", "--store", store, cwd=tmp_path)
+    assert nothing.returncode == 0 and "no articles match" in nothing.stderr and "glossary" in nothing.stderr
+
+
+def test_search_says_its_order_and_sorts_by_time(crawled, tmp_path):
+    store, _ = crawled
+    best = run_prahari("search", "ransom OR फिरौती", "--format", "json", "--store", store, cwd=tmp_path)
+    by_time = run_prahari("search", "ransom OR फिरौती", "--sort", "time", "--format", "json", "--store", store,
+                          cwd=tmp_path)
+    assert "best match first" in best.stderr and "oldest first" in by_time.stderr
+    found, ordered = json.loads(best.stdout), json.loads(by_time.stdout)
+    assert sorted(a["id"] for a in found) == sorted(a["id"] for a in ordered)
+    assert [a["published"] for a in ordered] == sorted(a["published"] for a in ordered)
+    assert [a["id"] for a in found] != [a["id"] for a in ordered], "relevance is not time order on this sample"
+
+
+def test_a_closed_pipe_ends_quietly(crawled, tmp_path):
+    store, _ = crawled
+    process = subprocess.Popen([PRAHARI, "export", "--what", "facts", "--store", store], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # `| head -0`: the reader is gone before the first line
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
