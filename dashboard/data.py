@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from itertools import islice
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -13,6 +14,7 @@ import streamlit as st
 from dashboard.render import SOURCES_SHOWN
 from dashboard.view import filters_from_key
 from index.export import export_bytes, records_for
+from index.export import figure_rows as export_figure_rows
 from index.ledger import read_claims, read_events
 from index.query import build_search
 from index.store import Store, open_store
@@ -129,18 +131,10 @@ def count_articles(url: str, key: str) -> int:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def figure_rows(url: str, key: str, limit: int = 5000) -> list[dict]:
-    """Every extracted figure with its sentence, source and date (the first `limit`)."""
-    rows = []
+    """The rows of `export --what figures` for the view (the first `limit`): each figure as it reads, its raw
+    value, sentence, headline, outlet, dates and link."""
     with _store(url) as store:
-        for fact in store.iter_facts(filters_from_key(key)):
-            for figure in fact.figures:
-                rows.append({"kind": figure.kind, "value": figure.value, "unit": figure.unit,
-                             "qualifier": figure.qualifier, "figure": figure.text, "sentence": fact.sentence,
-                             "source": fact.source, "language": fact.language,
-                             "published": (fact.published or "")[:16], "url": fact.url})
-                if len(rows) >= limit:
-                    return rows
-    return rows
+        return list(islice(export_figure_rows(store, filters_from_key(key)), limit))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

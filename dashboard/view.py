@@ -10,6 +10,7 @@ from typing import Mapping, Optional
 from index.query import Filters, Scope
 
 FIGURE_KINDS = ("money", "count", "data", "duration", "percent")
+IST = "Asia/Kolkata"  # every time on screen is India time
 
 
 def _date(value: Optional[str]) -> Optional[date]:

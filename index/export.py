@@ -82,8 +82,8 @@ def export_bytes(records: Iterable[dict[str, Any]], fmt: str, fields: tuple[str,
     return text.getvalue().encode("utf-8")
 
 
-FIGURE_FIELDS = ("fact_id", "article_id", "kind", "value", "low", "high", "of", "unit", "qualifier", "text",
-                 "sentence", "event_date", "published", "language", "source", "url", "stance")
+FIGURE_FIELDS = ("fact_id", "article_id", "figure", "kind", "value", "low", "high", "of", "unit", "qualifier", "text",
+                 "sentence", "event_date", "published", "title", "language", "source", "url", "stance")
 
 
 def _stance(fact) -> str:
@@ -93,14 +93,31 @@ def _stance(fact) -> str:
     return stance_of(fact.sentence, fact.language, load_rules())
 
 
-def _figure_rows(facts) -> Iterator[dict[str, Any]]:
-    for fact in facts:
-        for figure in fact.figures:
-            yield {"fact_id": fact.id, "article_id": fact.article_id, "kind": figure.kind, "value": figure.value,
-                   "low": figure.low, "high": figure.high, "of": figure.of, "unit": figure.unit,
-                   "qualifier": figure.qualifier, "text": figure.text, "sentence": fact.sentence,
-                   "event_date": fact.event_date, "published": fact.published, "language": fact.language,
-                   "source": fact.source, "url": fact.url, "stance": _stance(fact)}
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def figure_rows(store, filters) -> Iterator[dict[str, Any]]:
+    """One row per figure: how it reads ("20 of 50 servers"), its raw value, sentence, headline, source and link."""
+    from nlp.claim_values import figure_text
+
+    for facts in _batches(store.iter_facts(filters), 500):
+        titles = store.article_briefs(sorted({f.article_id for f in facts if f.figures}))
+        for fact in facts:
+            for figure in fact.figures:
+                yield {"fact_id": fact.id, "article_id": fact.article_id, "figure": figure_text(figure),
+                       "kind": figure.kind, "value": figure.value, "low": figure.low, "high": figure.high,
+                       "of": figure.of, "unit": figure.unit, "qualifier": figure.qualifier, "text": figure.text,
+                       "sentence": fact.sentence, "event_date": fact.event_date, "published": fact.published,
+                       "title": (titles.get(fact.article_id) or {}).get("title"), "language": fact.language,
+                       "source": fact.source, "url": fact.url, "stance": _stance(fact)}
 
 
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
@@ -113,7 +130,7 @@ def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tu
         return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
                 for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
     if what == "figures":
-        return _figure_rows(store.iter_facts(filters)), FIGURE_FIELDS
+        return figure_rows(store, filters), FIGURE_FIELDS
     if what == "claims":
         return (c for c in read_claims(store, filters)), CLAIM_FIELDS
     if what == "events":

@@ -59,7 +59,9 @@ def _indian(amount: float) -> str:
 def _amount(number: float, unit: Optional[str]) -> str:
     if unit == "INR":
         return "₹" + _indian(number)
-    return _indian(number) if number >= 1e5 else f"{number:g}"
+    if number >= 1e5 or (number >= 1000 and number == int(number)):
+        return _indian(number)  # 1,200 and 80,000 read the same in Indian and Western grouping
+    return f"{number:g}"
 
 
 def _plural(unit: Optional[str], number: Optional[float]) -> str:
@@ -90,6 +92,12 @@ def value_text(slot: str, value: dict) -> str:
     words = {"about": "about ", "more_than": "more than ", "less_than": "less than "}.get(value.get("qualifier"), "")
     of = f" of {_amount(value['of'], unit)}" if value.get("of") else ""
     return f"{words}{_amount(number, unit)}{of}{_plural(unit, number)}"
+
+
+def figure_text(figure) -> str:
+    """A figure as an analyst reads it: "20 of 50 servers", "3–4 crore patients", "about ₹200 crore"."""
+    return value_text("", {"value": figure.value, "low": figure.low, "high": figure.high, "of": figure.of,
+                           "unit": figure.unit, "qualifier": figure.qualifier})
 
 
 def entity_name(entity_id: str) -> str:

@@ -87,7 +87,10 @@ def find_figures(text: str, field: str, masked: list[tuple[int, int]] = ()) -> l
             j += 1
         if j < len(tokens) and folded[j] in vocab["not_after"]:
             continue  # clock time
-        qualifier = "range" if low is not None else vocab["before"].get(prev2) or vocab["before"].get(prev) or "exact"
+        # The qualifier stands before the currency sign too: "an estimated Rs 200 crore", "करीब ₹200 करोड़".
+        lead = i - 1 if prev in vocab["money_before"] else i
+        lead1, lead2 = (folded[lead - 1] if lead else ""), " ".join(folded[max(0, lead - 2):lead])
+        qualifier = "range" if low is not None else vocab["before"].get(lead2) or vocab["before"].get(lead1) or "exact"
         for phrase, q in vocab["after"].items():
             words = phrase.split()
             if folded[j:j + len(words)] == words:

@@ -110,7 +110,17 @@ def test_each_page_renders(app, crawled):
         assert [h.value for h in app.header] == [header]
     app.switch_page("screens/figures.py").run()
     table = app.dataframe[0].value
-    assert len(table) > 20 and {"kind", "value", "unit", "sentence", "source", "url"} <= set(table.columns)
+    assert len(table) > 20 and {"figure", "title", "event_date", "kind", "value", "unit", "sentence", "source",
+                                "url"} <= set(table.columns)
+    shown = set(table["figure"])
+    assert {"20 of 50 servers", "3–4 crore patients", "₹200 crore", "about ₹200 crore"} <= shown
+    assert list(table["event_date"].dropna()) == sorted(table["event_date"].dropna())
+    money = table[table["figure"] == "₹200 crore"].iloc[0]
+    assert money["value"] == 2e9 and money["title"]
+    app.query_params["unit"] = ["server"]
+    app.switch_page("screens/figures.py").run()
+    assert set(app.dataframe[0].value["unit"]) == {"server"}
+    del app.query_params["unit"]
     app.switch_page("screens/whats_new.py").run()
     assert [m.value for m in app.metric][0] == "44"  # everything was first seen today
 

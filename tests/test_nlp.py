@@ -144,3 +144,18 @@ def test_unknown_organisations_get_stable_slugs():
     taken = [(s, e) for _i, s, e in find_known(text)]
     ids = {org_id for org_id, _name, _s, _e in find_unknown_orgs(text, taken)}
     assert {"ncfl", "cyber-security-department", "विदेश-मंत्रालय"} <= ids
+
+
+@pytest.mark.parametrize("text, reads, qualifier", [
+    ("Hackers demanded an estimated Rs 200 crore in cryptocurrency", "about ₹200 crore", "about"),
+    ("हैकर्स ने करीब ₹200 करोड़ मांगे", "about ₹200 crore", "about"),
+    ("a fine of ₹2.5 lakh", "₹2.5 lakh", "exact"),
+    ("20 of 50 servers were encrypted", "20 of 50 servers", "exact"),
+    ("data of 3-4 crore patients", "3–4 crore patients", "range"),
+    ("करीब 1200 कंप्यूटर", "about 1,200 computers", "about"),
+])
+def test_figures_read_as_analysts_write_them(text, reads, qualifier):
+    from nlp.claim_values import figure_text
+
+    figure = find_figures(text, "text")[0]
+    assert (figure_text(figure), figure.qualifier) == (reads, qualifier)
