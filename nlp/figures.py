@@ -71,7 +71,6 @@ def find_figures(text: str, field: str, masked: list[tuple[int, int]] = ()) -> l
         if kind == "num" and len(raw.replace(",", "")) >= 10:
             continue  # phone numbers and ids
         prev = folded[i - 1] if i else ""
-        prev2 = " ".join(folded[max(0, i - 2):i])
         if prev in vocab["not_before"] or (i > 1 and folded[i - 2] in vocab["not_before"] and prev in ("and", "और")):
             continue
         j = i + 1
