@@ -37,6 +37,112 @@ def flat_row(record: dict[str, Any], spreadsheet: bool = False) -> dict[str, Any
     return row
 
 
+ENTITY_COLUMNS = {"AGENCY": "agencies", "ORG": "organisations", "PERSON": "people", "PLACE": "places"}
+URL_FIELDS = ("url", "canonical_url", "first_url")
+TIME_FIELDS = ("published", "fetched", "first_seen", "event_date", "date", "first_reported", "first_mention",
+               "last_mention")
+
+
+def spreadsheet_columns(fields: tuple[str, ...]) -> list[str]:
+    """An export's columns in a spreadsheet: entities become one column per entity type."""
+    columns: list[str] = []
+    for name in fields:
+        columns += list(ENTITY_COLUMNS.values()) if name == "entities" else [name]
+    return columns
+
+
+def _flat_list(name: str, items: list) -> Any:
+    """A list cell as readable text: figures as they read, dates with their words; anything else as JSON."""
+    from nlp.claim_values import value_text
+
+    if name == "figures" and all(isinstance(f, dict) for f in items):
+        return "; ".join(value_text("", f) for f in items)
+    if name == "dates" and all(isinstance(d, dict) for d in items):
+        return "; ".join(f"{d.get('date')} ({d.get('text')})" for d in items)
+    if all(isinstance(item, str) for item in items):
+        return "; ".join(items)
+    return json.dumps(items, ensure_ascii=False)
+
+
+def _entity(entity: Any) -> dict:
+    """An entity as a dict with type and name (events name entities by id alone)."""
+    if isinstance(entity, dict):
+        return entity
+    from nlp.lexicon import entity_entries
+
+    known = next((e for e in entity_entries() if e["id"] == entity), None)
+    return {"id": entity, "type": known["type"] if known else "ORG", "name": known["name"] if known else entity}
+
+
+def spreadsheet_cells(record: dict[str, Any]) -> dict[str, Any]:
+    """One XLSX row: entity names by type, flattened lists, times as real dates in the display zone."""
+    from prahari.times import local
+
+    row: dict[str, Any] = {}
+    for name, value in record.items():
+        if name == "entities" and isinstance(value, list):
+            value = [_entity(e) for e in value]
+            for kind, column in ENTITY_COLUMNS.items():
+                row[column] = "; ".join(dict.fromkeys(e.get("name") or e.get("id") for e in value
+                                                      if e.get("type") == kind)) or None
+            continue
+        if isinstance(value, list):
+            value = _flat_list(name, value) if value else None
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False)
+        elif name in TIME_FIELDS and isinstance(value, str):
+            moment = local(value)
+            value = moment.replace(tzinfo=None) if hasattr(moment, "tzinfo") and moment else (moment or value)
+        row[name] = value
+    return flat_row(row, spreadsheet=True)
+
+
+def _write_xlsx(records: Iterable[dict[str, Any]], out: IO, fields: tuple[str, ...]) -> int:
+    """A spreadsheet an analyst can use as it is: bold frozen header, autofilter, widths, dates, live links."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from prahari.times import zone_label
+
+    columns = spreadsheet_columns(fields)
+    moment_format = f'yyyy-mm-dd hh:mm "{zone_label()}"'
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("export")
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(columns, 1):
+        wide = 60 if name in ("text", "sentence", "title", "summary", "summary_hi", "facts") else 14 if name in (
+            "kind", "unit", "language", "qualifier", "stance", "status", "value", "low", "high", "of") else 24
+        sheet.column_dimensions[get_column_letter(index)].width = wide
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for record in records:
+        row = spreadsheet_cells(record)
+        cells = []
+        for name in columns:
+            value = row.get(name)
+            cell = WriteOnlyCell(sheet, value)
+            if name in URL_FIELDS and isinstance(value, str) and value.startswith(("http://", "https://")):
+                cell.hyperlink = value
+                cell.style = "Hyperlink"
+            elif hasattr(value, "hour"):
+                cell.number_format = moment_format
+            elif hasattr(value, "year"):
+                cell.number_format = "yyyy-mm-dd"
+            cells.append(cell)
+        sheet.append(cells)
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{count + 1}"
+    workbook.save(out)
+    return count
+
+
 def write_records(records: Iterable[dict[str, Any]], fmt: str, out: IO, fields: tuple[str, ...]) -> int:
     """Write records to a text stream (jsonl, json, csv) or a binary stream (xlsx); return how many."""
     count = 0
@@ -57,15 +163,7 @@ def write_records(records: Iterable[dict[str, Any]], fmt: str, out: IO, fields: 
             writer.writerow(flat_row(record))
             count += 1
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("export")
-        sheet.append(list(fields))
-        for record in records:
-            row = flat_row(record, spreadsheet=True)
-            sheet.append([row.get(name) for name in fields])
-            count += 1
-        workbook.save(out)
+        count = _write_xlsx(records, out, fields)
     else:
         raise ValueError(f"unknown export format {fmt!r}")
     return count

@@ -76,3 +76,39 @@ def test_a_closed_pipe_ends_quietly(crawled, tmp_path):
     stderr = process.communicate(timeout=120)[1]
     assert process.returncode == 0
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_spreadsheets_open_ready_to_use(crawled, tmp_path):
+    import datetime
+
+    from openpyxl import load_workbook
+
+    store, _ = crawled
+    for what in ("articles", "facts", "figures"):
+        done = run_prahari("export", "--what", what, "--format", "xlsx", "--out", f"{what}.xlsx", "--store", store,
+                           cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    facts_csv = run_prahari("export", "--what", "facts", "--format", "csv", "--store", store, cwd=tmp_path).stdout
+    assert facts_csv.splitlines()[0].split(",")[9] == "entities", "CSV stays the plain schema"
+
+    figures = load_workbook(tmp_path / "figures.xlsx").active
+    header = [c.value for c in figures[1]]
+    assert figures.freeze_panes == "A2" and all(c.font.b for c in figures[1])
+    assert figures.auto_filter.ref == f"A1:{figures.cell(1, len(header)).column_letter}{figures.max_row}"
+    assert figures.column_dimensions["L"].width == 60  # the sentence
+    rows = [dict(zip(header, cells)) for cells in figures.iter_rows(min_row=2)]
+    facts_json = run_prahari("export", "--what", "facts", "--store", store, cwd=tmp_path).stdout.splitlines()
+    assert len(rows) == sum(len(json.loads(line)["figures"]) for line in facts_json), "one row per figure"
+    servers = next(r for r in rows if r["figure"].value == "20 of 50 servers")
+    assert servers["value"].value == 20 and servers["of"].value == 50 and servers["title"].value
+    assert isinstance(servers["published"].value, datetime.datetime) and servers["published"].is_date
+    assert servers["published"].number_format.endswith('"IST"')
+    assert servers["url"].hyperlink.target == servers["url"].value.strip("'")
+
+    facts = load_workbook(tmp_path / "facts.xlsx").active
+    header = [c.value for c in facts[1]]
+    assert {"agencies", "organisations", "people", "places"} <= set(header) and "entities" not in header
+    rows = [dict(zip(header, cells)) for cells in facts.iter_rows(min_row=2, values_only=True)]
+    assert any("National Investigation Agency" in (r["agencies"] or "") for r in rows)
+    assert any("₹200 crore" in (r["figures"] or "") for r in rows)
+    assert not any(str(r["figures"] or "").startswith("[") for r in rows), "figures read as text, not JSON"
