@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
+from pathlib import Path
 
 import streamlit as st
 
@@ -12,7 +13,10 @@ from dashboard.view import FIGURE_KINDS, View, filters_key, sync_query, view_fro
 from index.query import Filters
 from prahari.errors import PrahariError
 
-st.set_page_config(page_title="Prahari · प्रहरी", page_icon=":material/shield:", layout="wide")
+# The icon is a file of ours: a :material/…: page icon makes the browser fetch it from fonts.gstatic.com, and
+# nothing on the page may leave the analyst's machine.
+ICON = Path(__file__).parent / "assets" / "prahari.png"
+st.set_page_config(page_title="Prahari · प्रहरी", page_icon=str(ICON), layout="wide")
 
 url = data.current_store_url()
 try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import Counter
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from itertools import islice
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -13,12 +16,14 @@ import streamlit as st
 
 from dashboard.render import SOURCES_SHOWN
 from dashboard.view import filters_from_key
-from index.export import export_bytes, records_for
+from index.export import export_bytes, records_for, records_for_articles
 from index.export import figure_rows as export_figure_rows
 from index.ledger import read_claims, read_events
 from index.query import build_search
+from index.query import match_words as query_words
 from index.store import Store, open_store
 from prahari.config import store_url
+from prahari.errors import QuerySyntaxError
 from prahari.model import Article, Fact
 
 TTL = 300  # seconds: an update running beside the dashboard shows up within five minutes
@@ -82,13 +87,64 @@ def article_page(url: str, key: str, page: int) -> tuple[list[Article], int]:
         return store.list_articles(filters, PAGE_SIZE, page * PAGE_SIZE), store.count_articles(filters)
 
 
+SEARCH_LIMIT = 1000  # a search shows its best 1,000 matches
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
-def search(url: str, key: str, text: str, limit: int = 200) -> list[Article]:
+def search(url: str, key: str, text: str, limit: int = SEARCH_LIMIT) -> list[Article]:
     """Articles matching the search text (across scripts and aliases) within the filters, in time order."""
     query = build_search(text)  # raises QuerySyntaxError with a one-line message
     with _store(url) as store:
         found = store.search(query, filters_from_key(key), limit=limit)
     return sorted(found, key=lambda a: (a.published or "", a.id))
+
+
+def day_of(article: Article) -> Optional[str]:
+    """The day an article is filed under (its publication day, as the stores count it)."""
+    return (article.published or article.first_seen or "")[:10] or None
+
+
+def found_day_counts(found: list[Article]) -> list[dict]:
+    """Per-day, per-language counts of a search's articles (what the chart shows while searching)."""
+    counted = Counter((day_of(a), a.language) for a in found)
+    return [{"day": day, "language": lang, "count": n} for (day, lang), n in sorted(counted.items(),
+                                                                                   key=lambda i: (i[0][0] or "", i[0][1]))]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def found_fact_days(url: str, article_ids: tuple[str, ...]) -> list[dict]:
+    """Facts per day they refer to, among these articles' facts."""
+    with _store(url) as store:
+        facts = store.facts_for(list(article_ids))
+    counted = Counter(f.event_date or (f.published or "")[:10] or None for group in facts.values() for f in group)
+    return [{"day": day, "count": n} for day, n in sorted(counted.items(), key=lambda i: i[0] or "")]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def articles_between(url: str, key: str, first_day: Optional[str], last_day: Optional[str]) -> list[Article]:
+    """Every article in the view published on these days (a page of whole days), oldest first."""
+    filters = filters_from_key(key)
+    if first_day:
+        filters = replace(filters, since=date.fromisoformat(first_day), until=date.fromisoformat(last_day))
+    with _store(url) as store:
+        found = store.list_articles(filters, 10_000)
+    return found if first_day else [a for a in found if day_of(a) is None]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def match_words(text: str) -> Optional[tuple[frozenset[str], tuple[str, ...]]]:
+    """The analysed words a search looks for, to mark them in snippets (None for a query that does not parse)."""
+    try:
+        return query_words(build_search(text))
+    except QuerySyntaxError:
+        return None
+
+
+def picked_day(value) -> date:
+    """The day of a clicked bar (Vega hands over epoch milliseconds or an ISO string)."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value / 1000, timezone.utc).date()
+    return date.fromisoformat(str(value)[:10])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -151,8 +207,12 @@ def events(url: str, key: str) -> list[dict]:
         return read_events(store, filters_from_key(key), sentences=SOURCES_SHOWN)
 
 
-def export_view(url: str, key: str, what: str, fmt: str) -> bytes:
-    """The same bytes `prahari export --what WHAT --format FMT` writes for these filters (run on click)."""
+def export_view(url: str, key: str, what: str, fmt: str, found_ids: Optional[tuple[str, ...]] = None) -> bytes:
+    """The same bytes `prahari export --what WHAT --format FMT` writes for these filters, or for the articles a
+    search found (their records, facts or figures), built on click."""
     with _store(url) as store:
-        records, fields = records_for(store, what, filters_from_key(key))
+        if found_ids is None:
+            records, fields = records_for(store, what, filters_from_key(key))
+        else:
+            records, fields = records_for_articles(store, what, list(found_ids))
         return export_bytes(records, fmt, fields)

@@ -6,14 +6,17 @@ import html
 import re
 from typing import Optional
 
-from prahari.highlight import fact_marks, segments, split_at
+from prahari.highlight import fact_marks, search_spans, segments, snippet, split_at
+from prahari.times import shown
 from prahari.model import Article, Fact
 
 COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": "#d1e7dd",
            "figure": "#ffe69c", "date": "#c3f0e0"}
 STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em}"
          ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
-         "mark{padding:0 .15em;border-radius:.2em}</style>")
+         "mark{padding:0 .15em;border-radius:.2em}mark.pr-hit{background:#ffd43b;font-weight:600}"
+         ".pr-snippet{color:#333}@media (max-width:640px){.pr-item{margin-bottom:.7em}.pr-fact{margin-left:.3em}}"
+         "</style>")
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
@@ -45,14 +48,32 @@ def article_text_html(article: Article) -> str:
     return f'<div class="pr-text">{pieces}</div>'
 
 
-def item_html(article: Article, facts: list[Fact], copies: int) -> str:
-    """One timeline item: headline linked to the original, source, language, time, story size, key facts."""
+def snippet_html(text: str, matches: tuple[frozenset[str], tuple[str, ...]]) -> str:
+    """The part of the text around the first search match, with every matched word marked."""
+    pieces = snippet(text, search_spans(text, *matches))
+    return "".join(f'<mark class="pr-hit">{html.escape(p)}</mark>' if hit else html.escape(p) for p, hit in pieces)
+
+
+def item_html(article: Article, facts: list[Fact], copies: int,
+              matches: Optional[tuple[frozenset[str], tuple[str, ...]]] = None) -> str:
+    """One timeline item: headline linked to the article view, the original, source, language, time (IST), story
+    size, then the search snippet (matches marked) or the key facts."""
     sources = f" · <b>{copies} sources</b>" if copies > 1 else ""
-    when = html.escape((article.published or "")[11:16] or "time unknown")
-    facts_html = "".join(f'<div class="pr-fact">• {fact_html(f)}</div>' for f in facts[:3])
-    return (f'<div class="pr-item"><a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">'
-            f"{html.escape(article.title)}</a><div class=\"pr-meta\">{html.escape(article.source)} · "
-            f"{'हिन्दी' if article.language == 'hi' else 'English'} · {when}{sources}</div>{facts_html}</div>")
+    when = html.escape(shown(article.published) or "time unknown")
+    title = html.escape(article.title)
+    if matches:
+        title = snippet_html(article.title, matches) if search_spans(article.title, *matches) else title
+        found = snippet_html(article.text or "", matches)
+        below = f'<div class="pr-fact pr-snippet">{found}</div>' if found else ""
+    else:
+        below = "".join(f'<div class="pr-fact">• {fact_html(f)}</div>' for f in facts[:3])
+    article_view = f"./article?article={html.escape(article.id)}"
+    return (f'<div class="pr-item"><a class="pr-open" href="{article_view}" target="_self">{title}</a>'
+            f'<div class="pr-meta">{html.escape(article.source)} · '
+            f"{'हिन्दी' if article.language == 'hi' else 'English'} · {when}{sources} · "
+            f'<a class="pr-open" href="{article_view}" target="_self">Article view</a> · '
+            f'<a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">original ↗</a></div>'
+            f"{below}</div>")
 
 
 def member_html(member: dict) -> str:
@@ -94,3 +115,22 @@ def sources_html(facts: list[dict], empty: str, total: Optional[int] = None) -> 
     more = (len(facts) if total is None else total) - min(len(facts), SOURCES_SHOWN)
     note = f'<div class="pr-meta">… and {more} more (export the claims for every one)</div>' if more > 0 else ""
     return "".join(source_html(f) for f in facts[:SOURCES_SHOWN]) + note
+
+
+def figure_summary_html(rows: list[dict]) -> str:
+    """Each unit's figures as they read, with how many outlets gave each and the first day one did."""
+    by_unit: dict[str, dict[str, dict]] = {}
+    for row in rows:
+        seen = by_unit.setdefault(row.get("unit") or row["kind"], {}).setdefault(
+            row["figure"], {"outlets": set(), "first": None})
+        seen["outlets"].add(row["source"])
+        day = (row.get("published") or "")[:10] or None
+        seen["first"] = min(filter(None, (seen["first"], day)), default=None)
+    lines = []
+    for unit in sorted(by_unit, key=lambda u: -sum(len(v["outlets"]) for v in by_unit[u].values())):
+        items = sorted(by_unit[unit].items(), key=lambda item: (-len(item[1]["outlets"]), item[1]["first"] or ""))
+        shown = " · ".join(f"<b>{html.escape(text)}</b> <span class='pr-meta'>({len(v['outlets'])} outlet"
+                           f"{'s' if len(v['outlets']) != 1 else ''}, from {html.escape(v['first'] or '?')})</span>"
+                           for text, v in items[:8])
+        lines.append(f"<div class='pr-fact'><i>{html.escape(unit)}</i>: {shown}</div>")
+    return "<div class='pr-figures'>" + "".join(lines) + "</div>"

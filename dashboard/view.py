@@ -99,5 +99,25 @@ def filters_from_key(key: str) -> Filters:
     return Filters(**data)
 
 
+def day_pages(days: list[dict], size: int) -> list[tuple[Optional[str], Optional[str], int]]:
+    """Split per-day counts ({day, count}, any order, several rows a day) into pages of whole days holding
+    about `size` articles: (first day, last day, articles). Undated articles get a last page of their own."""
+    per_day: dict[Optional[str], int] = {}
+    for row in days:
+        per_day[row["day"]] = per_day.get(row["day"], 0) + row["count"]
+    pages: list[tuple[Optional[str], Optional[str], int]] = []
+    first, last, held = None, None, 0
+    for day in sorted(d for d in per_day if d):
+        if held and held + per_day[day] > size:
+            pages.append((first, last, held))
+            first, held = None, 0
+        first, last, held = first or day, day, held + per_day[day]
+    if held:
+        pages.append((first, last, held))
+    if per_day.get(None):
+        pages.append((None, None, per_day[None]))
+    return pages or [(None, None, 0)]
+
+
 def yesterday() -> date:
     return date.today() - timedelta(days=1)

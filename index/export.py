@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, Optional
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -202,11 +202,12 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def figure_rows(store, filters) -> Iterator[dict[str, Any]]:
-    """One row per figure: how it reads ("20 of 50 servers"), its raw value, sentence, headline, source and link."""
+def figure_rows(store, filters=None, facts: Optional[Iterable] = None) -> Iterator[dict[str, Any]]:
+    """One row per figure: how it reads ("20 of 50 servers"), its raw value, sentence, headline, source and link
+    (of the facts in the filters, or of the facts given)."""
     from nlp.claim_values import figure_text
 
-    for facts in _batches(store.iter_facts(filters), 500):
+    for facts in _batches(store.iter_facts(filters) if facts is None else facts, 500):
         titles = store.article_briefs(sorted({f.article_id for f in facts if f.figures}))
         for fact in facts:
             for figure in fact.figures:
@@ -216,6 +217,34 @@ def figure_rows(store, filters) -> Iterator[dict[str, Any]]:
                        "sentence": fact.sentence, "event_date": fact.event_date, "published": fact.published,
                        "title": (titles.get(fact.article_id) or {}).get("title"), "language": fact.language,
                        "source": fact.source, "url": fact.url, "stance": _stance(fact)}
+
+
+def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
+    """The records of `export --what articles|facts|figures` for these articles (what a search found)."""
+    from index.ledger import claim_ids_by_fact
+    from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
+
+    def facts():
+        for batch in _batches(article_ids, 500):
+            for group in store.facts_for(batch).values():
+                yield from group
+
+    if what == "facts":
+        claims_of = claim_ids_by_fact(store, None)
+        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
+                for f in facts()), FACT_EXPORT_FIELDS
+    if what == "figures":
+        return figure_rows(store, facts=facts()), FIGURE_FIELDS
+    if what != "articles":
+        raise ValueError(f"a search exports articles, facts or figures, not {what}")
+
+    def articles():
+        for article_id in article_ids:  # a search's articles: at most a thousand
+            article = store.get_article(article_id)
+            if article is not None:
+                yield article.to_record()
+
+    return articles(), Article.EXPORT_FIELDS
 
 
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:

@@ -244,3 +244,38 @@ def expand_query(node: Node) -> Node:
 def build_search(text: str) -> Node:
     """Parse search text and widen it across scripts and aliases: what search boxes and the CLI use."""
     return expand_query(parse_query(text))
+
+
+def _leaves(node: Node, negated: bool = False):
+    """Every Term and Phrase in the tree, with whether it sits under NOT."""
+    if isinstance(node, BoolNode):
+        for child in node.children:
+            yield from _leaves(child, negated)
+        for child in node.negated:
+            yield from _leaves(child, True)
+    else:
+        yield node, negated
+
+
+def single_script_words(text: str) -> list[str]:
+    """Words of the search text with no other-script form in the glossary or the entity aliases (they match only
+    the script they are typed in): the dashboard says so when a search finds little."""
+    found = []
+    for node, negated in _leaves(parse_query(text)):
+        if not negated and not (isinstance(node, Term) and node.prefix) and len(_variants(node.tokens)) == 1:
+            found.append(" ".join(node.tokens))
+    return list(dict.fromkeys(found))
+
+
+def match_words(node: Node) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The analysed words a search looks for (exact words, and prefixes of word*), leaving out NOT parts."""
+    exact, prefixes = set(), []
+    for leaf, negated in _leaves(node):
+        if negated:
+            continue
+        if isinstance(leaf, Term) and leaf.prefix:
+            prefixes += leaf.tokens[-1:]
+            exact.update(leaf.tokens[:-1])
+        else:
+            exact.update(leaf.tokens)
+    return frozenset(exact), tuple(prefixes)

@@ -64,7 +64,7 @@ def test_date_filter_from_the_url_is_applied(served):
         page.goto(base + "/?since=2022-12-01&until=2022-12-05")
         wait_for_text(page, f"{expected} articles")
         settle(page)
-        assert page.get_by_text("2022-11-28", exact=True).count() == 0  # days outside the range are gone
+        assert page.get_by_role("heading", name="2022-11-28").count() == 0  # days outside the range are gone
         assert page.get_by_role("heading", name="2022-12-01").count() == 1
         page.screenshot(path=str(ARTIFACTS / "timeline-date-filter.png"), full_page=False)
 
@@ -158,3 +158,104 @@ def test_events_view_and_event_bars_keep_their_state_in_the_url(served):
         page.locator('label').filter(has_text="Reports per day").click()
         wait_for_text(page, "Bars: reports per day by language")
         assert "bars=" not in page.url
+
+
+def test_a_search_narrows_chart_count_list_and_export_together(served):
+    store, base = served
+    with browser_page() as page:
+        page.goto(base + "/?q=ransom")
+        wait_for_text(page, "articles match “ransom”")
+        settle(page)
+        count = int(page.get_by_text("articles match “ransom”").first.inner_text().split()[0])
+        db = open_store(store)
+        from index.query import build_search
+        expected = db.search(build_search("ransom"), Filters(), limit=1000)
+        db.close()
+        assert count == len(expected) < db_total(store)
+        # The list holds only matches, each with its matched words marked (फिरौती is ransom in Hindi).
+        hits = page.locator("mark.pr-hit")
+        assert hits.count() > 0
+        marked = {t.casefold() for t in hits.all_inner_texts()}
+        assert marked & {"ransom", "फिरौती"} and marked <= {"ransom", "फिरौती", "ransomware"} | marked
+        listed = page.locator(".pr-item").count()
+        with page.expect_download(timeout=TIMEOUT) as download:
+            page.get_by_role("button", name="Download articles (csv)").click()
+        rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    assert sorted(r["id"] for r in rows) == sorted(a.id for a in expected), "export rows are the search's rows"
+    assert listed <= len(rows)  # syndicated copies fold in the list
+    assert all(r["relevant"] for r in rows)
+
+
+def db_total(store: str) -> int:
+    db = open_store(store)
+    try:
+        return db.count_articles(Filters())
+    finally:
+        db.close()
+
+
+def test_a_search_that_finds_nothing_says_which_words_stay_in_their_script(served):
+    _store, base = served
+    with browser_page() as page:
+        page.goto(base + "/?q=restored&lang=hi")
+        wait_for_text(page, "No articles match “restored”")
+        wait_for_text(page, "these words match only as typed: “restored”")
+        assert page.locator(".pr-item").count() == 0
+
+
+def test_clicking_a_day_bar_filters_to_that_day(served):
+    store, base = served
+    db = open_store(store)
+    busiest = max(db.timeline(Filters()), key=lambda r: r["count"])
+    that_day = db.count_articles(Filters(since=date.fromisoformat(busiest["day"]), until=date.fromisoformat(busiest["day"])))
+    db.close()
+    with browser_page() as page:
+        page.goto(base + "/")
+        settle(page)
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
+        page.wait_for_timeout(500)  # the bars draw after the canvas appears
+        box = chart.bounding_box()
+        # Walk across the chart at bar height until a click lands on a bar and the view narrows to one day.
+        for step in range(12, 400):
+            x = box["x"] + box["width"] * step / 400
+            page.mouse.click(x, box["y"] + box["height"] * 0.75)
+            page.wait_for_timeout(60)
+            if "since=" in page.url:
+                break
+        page.wait_for_url("**until=**", timeout=TIMEOUT)
+        since = page.url.split("since=")[1][:10]
+        assert page.url.split("until=")[1][:10] == since
+        db = open_store(store)
+        expected = db.count_articles(Filters(since=date.fromisoformat(since), until=date.fromisoformat(since)))
+        db.close()
+        wait_for_text(page, f"{expected} articles")
+        assert page.get_by_role("heading", name=since).count() == 1
+    assert that_day >= 1
+
+
+def test_the_figures_page_reads_figures_as_written(served):
+    _store, base = served
+    with browser_page() as page:
+        page.goto(base + "/figures")
+        wait_for_text(page, "Reported figures")
+        summary = page.locator(".pr-figures").first
+        summary.wait_for(timeout=TIMEOUT)
+        text = summary.inner_text()
+        assert "20 of 50 servers" in text and "₹200 crore" in text and "3–4 crore patients" in text
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=TIMEOUT)
+        page.screenshot(path=str(ARTIFACTS / "figures.png"), full_page=False)
+
+
+def test_no_request_leaves_the_dashboard_host(served):
+    _store, base = served
+    host = base.split("//", 1)[1].split("/", 1)[0]
+    requested: list[str] = []
+    with browser_page() as page:
+        page.on("request", lambda request: requested.append(request.url))
+        for path in ("/", "/?q=ransom", "/claims", "/events", "/entities", "/figures", "/new"):
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+    elsewhere = sorted({u for u in requested if u.split("//", 1)[-1].split("/", 1)[0] != host
+                        and not u.startswith(("data:", "blob:", "about:"))})
+    assert requested and elsewhere == [], elsewhere

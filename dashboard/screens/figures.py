@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from dashboard.render import STYLE, figure_summary_html
 from dashboard.view import IST, filters_key
 
 url = data.current_store_url()
@@ -29,6 +30,8 @@ if chosen != wanted:
     st.query_params["unit"] = chosen
 if chosen:
     table = table[table["unit"].isin(chosen)]
+st.subheader("Reported figures")
+st.html(STYLE + figure_summary_html(table.to_dict("records")))
 table["event_date"] = pd.to_datetime(table["event_date"], errors="coerce").dt.date
 table["published"] = pd.to_datetime(table["published"], errors="coerce", utc=True).dt.tz_convert(IST)
 table = table.sort_values(["event_date", "published"], na_position="last")

@@ -1,6 +1,10 @@
-"""Timeline: search, a chart of reports per day by language with facts as events, then day by day."""
+"""Timeline: search, a chart of reports per day by language (click a day to filter to it) with the days facts
+refer to on their own strip, then the reports day by day, a page of whole days at a time. A search narrows
+everything on the page: chart, count, list and export."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import altair as alt
 import pandas as pd
@@ -8,67 +12,130 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.render import STYLE, item_html, legend_html, literal, member_html
-from dashboard.view import filters_key, sync_query, view_from_widgets
+from dashboard.view import day_pages, filters_key, sync_query, view_from_widgets
+from index.query import single_script_words
 from prahari.errors import QuerySyntaxError
 
 url = data.current_store_url()
-view = st.session_state["view"]
-key = filters_key(view.filters())
-
 st.header("Incident timeline")
 st.text_input("Search in Hindi or English", key="w_q",
               placeholder='एनआईए · ransom · फिरौती · "200 crore" · hack* · ransom NOT bitcoin')
 view = view_from_widgets(st.session_state)
 sync_query(st.query_params, view)
 st.session_state["synced_view"] = view.key()
+st.session_state["view"] = view
+key = filters_key(view.filters())
 
-days = pd.DataFrame(data.day_counts(url, key), columns=["day", "language", "count"])
-events = pd.DataFrame(data.fact_days(url, key), columns=["day", "count"])
-if days.empty:
-    st.info("No articles match these filters. Widen the dates or clear a filter in the sidebar.")
-    st.stop()
+# --- What is in view: every article the filters keep, or the articles the search finds among them.
+found = None
+if view.q:
+    try:
+        found = data.search(url, key, view.q)
+    except QuerySyntaxError as exc:
+        st.warning(literal(str(exc)))
+        st.stop()
+    days = data.found_day_counts(found)
+    fact_days = data.found_fact_days(url, tuple(a.id for a in found))
+    if not found:
+        st.info(f"No articles match “{literal(view.q)}” with these filters.")
+        lonely = single_script_words(view.q)
+        if lonely:
+            st.caption("Only names and glossary words cross scripts; these words match only as typed: "
+                       + ", ".join(f"“{literal(w)}”" for w in lonely)
+                       + ". Try the other language's word too (restored OR बहाल).")
+        st.stop()
+else:
+    days = data.day_counts(url, key)
+    fact_days = data.fact_days(url, key)
+    if not days:
+        st.info("No articles match these filters. Widen the dates or clear a filter in the sidebar.")
+        st.stop()
+
+# --- The chart: reports per day (click a bar to see that day alone), and the days facts refer to below it.
+reports = pd.DataFrame(days, columns=["day", "language", "count"]).dropna(subset=["day"])
+reports["language"] = reports["language"].map({"hi": "हिन्दी", "en": "English"}).fillna(reports["language"])
+facts_per_day = pd.DataFrame(fact_days, columns=["day", "count"]).dropna(subset=["day"])
+span = [d for d in (*reports["day"], *facts_per_day["day"])]
+domain = [min(span), max(span)] if span else None
+x_axis = alt.X("day:T", title=None, scale=alt.Scale(domain=domain) if domain else alt.Undefined,
+               axis=alt.Axis(format="%Y-%m-%d", labelAngle=0, labelOverlap=True))
 BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
 mode = st.query_params.get("bars", "reports")
 mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
                 horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
 if mode == "events":
     st.query_params["bars"] = "events"
-    per_day = pd.DataFrame([{"day": e["date"], "outlets": e["outlets"], "event": e.get("summary") or e.get("summary_hi")}
-                            for e in data.events(url, key)], columns=["day", "outlets", "event"])
-    counted = per_day.groupby("day").size().reset_index(name="count") if not per_day.empty else per_day
+    happened = pd.DataFrame([{"day": e["date"]} for e in data.events(url, key)], columns=["day"])
+    counted = happened.groupby("day").size().reset_index(name="count")
     bars = alt.Chart(counted).mark_bar(color="#7b4fa0").encode(
-        x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="events"), tooltip=["day:T", "count:Q"])
-    st.altair_chart(bars.properties(height=220), width="stretch")
+        x=x_axis, y=alt.Y("count:Q", title="events"), tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "count:Q"])
+    st.altair_chart(bars.properties(height=200), width="stretch")
     st.caption("Bars: events per day, on the day they happened (named in the reports). The Events page lists them.")
 else:
     if "bars" in st.query_params:
         del st.query_params["bars"]
-    days["language"] = days["language"].map({"hi": "हिन्दी", "en": "English"}).fillna(days["language"])
-    bars = alt.Chart(days).mark_bar().encode(
-        x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="reports"),
-        color=alt.Color("language:N", title="language"), tooltip=["day:T", "language:N", "count:Q"])
-    ticks = alt.Chart(events).mark_tick(color="#c0392b", thickness=2, size=14).encode(
-        x="day:T", tooltip=[alt.Tooltip("day:T"), alt.Tooltip("count:Q", title="facts")])
-    st.altair_chart(alt.layer(bars, ticks).properties(height=220), width="stretch")
-    st.caption("Bars: reports per day by language. Red ticks: days that facts refer to.")
+    pick = alt.selection_point(fields=["day"], name="pick", on="click")
+    bars = alt.Chart(reports).mark_bar(cursor="pointer").encode(
+        x=x_axis, y=alt.Y("count:Q", title="reports"), color=alt.Color("language:N", title="language"),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
+        tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "language:N", "count:Q"]).add_params(pick)
+    clicked = st.altair_chart(bars.properties(height=200), width="stretch", on_select="rerun", key="day_chart")
+    chosen = (clicked or {}).get("selection", {}).get("pick") or []
+    picked = data.picked_day(chosen[0]["day"]) if chosen and chosen[0].get("day") is not None else None
+    if picked is None:
+        st.session_state.pop("picked_day", None)
+    elif st.session_state.get("picked_day") != picked:  # a new click, not the last one still selected
+        st.session_state["picked_day"] = picked
+        # The sidebar's widgets already stand for this run: change the URL, which the next run reads them from.
+        st.query_params["since"] = st.query_params["until"] = picked.isoformat()
+        st.query_params.pop("page", None)
+        st.session_state["synced_view"] = None
+        st.rerun()
+    st.caption("Bars: reports per day by language (click one to see that day alone). Red ticks below: the days "
+               "facts in these reports refer to." + (" Both follow the search." if found is not None else ""))
+strip = alt.Chart(facts_per_day).mark_tick(color="#c0392b", thickness=2, size=12).encode(
+    x=alt.X("day:T", title=None, scale=alt.Scale(domain=domain) if domain else alt.Undefined, axis=None),
+    tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), alt.Tooltip("count:Q", title="facts")])
+st.altair_chart(strip.properties(height=24), width="stretch")
 
-if view.q:
-    try:
-        articles = data.search(url, key, view.q)
-    except QuerySyntaxError as exc:
-        st.warning(literal(str(exc)))
-        st.stop()
-    total = len(articles)
-    st.write(f"**{total}** articles match “{literal(view.q)}” (best 200, in time order)")
+# --- The list, a page of whole days at a time; the page is in the URL.
+pages = day_pages(days, data.PAGE_SIZE)
+asked = st.query_params.get("page", "1")
+page = min(max(int(asked) if asked.isdigit() else 1, 1), len(pages))
+first_day, last_day, on_page = pages[page - 1]
+total = sum(row["count"] for row in days)
+if found is not None:
+    articles = [a for a in found if first_day <= data.day_of(a) <= last_day]
+    capped = " (the best 1,000)" if len(found) >= data.SEARCH_LIMIT else ""
+    st.write(f"**{total}** articles match “{literal(view.q)}”{capped}, in time order")
 else:
-    pages_total = max(1, -(-data.count_articles(url, key) // data.PAGE_SIZE))
-    page = st.number_input("Page", min_value=1, max_value=pages_total, value=1, step=1, key="page") - 1
-    articles, total = data.article_page(url, key, int(page))
-    st.write(f"**{total}** articles · page {page + 1} of {pages_total}")
+    articles = data.articles_between(url, key, first_day, last_day)
+    st.write(f"**{total}** articles")
 
-facts = data.facts_for(url, tuple(a.id for a in articles))
+
+def pager(where: str) -> None:
+    """Previous / next with the page and its days (the page number lives in the URL)."""
+    if len(pages) == 1:
+        return
+    left, middle, right = st.columns([1, 3, 1])
+    if left.button("‹ Earlier", key=f"prev_{where}", disabled=page == 1, width="stretch"):
+        st.query_params["page"] = str(page - 1)
+        st.rerun()
+    days_shown = first_day if first_day == last_day else f"{first_day} – {last_day}"
+    middle.markdown(f"<div style='text-align:center'>Page {page} of {len(pages)} · {days_shown} · "
+                    f"{on_page} articles</div>", unsafe_allow_html=True)
+    if right.button("Later ›", key=f"next_{where}", disabled=page == len(pages), width="stretch"):
+        st.query_params["page"] = str(page + 1)
+        st.rerun()
+
+
+pager("top")
+ids = tuple(a.id for a in articles)
+facts = data.facts_for(url, ids)
 stories = data.story_members(url, tuple(sorted({a.story_id or a.id for a in articles})))
-st.html(STYLE + f"<div class='pr-meta'>Marked: {legend_html()}</div>")
+matches = data.match_words(view.q) if view.q else None
+st.html(STYLE + f"<div class='pr-meta'>Marked: {legend_html()}"
+        + (" · <mark class='pr-hit'>search match</mark>" if matches else "") + "</div>")
 shown: set[str] = set()
 current_day = None
 for article in articles:
@@ -76,24 +143,30 @@ for article in articles:
     if story in shown:
         continue  # a syndicated copy: folded under the first copy of its story on this page
     shown.add(story)
-    day = (article.published or "undated")[:10]
+    day = data.day_of(article) or "undated"
     if day != current_day:
         st.subheader(day)
         current_day = day
     members = stories.get(story, [])
-    st.html(STYLE + item_html(article, facts.get(article.id, []), len(members)))
-    cols = st.columns([1, 4])
-    cols[0].page_link("screens/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
+    st.html(STYLE + item_html(article, facts.get(article.id, []), len(members), matches))
     if len(members) > 1:
-        with cols[1].expander(f"{len(members)} sources carry this story"):
+        with st.expander(f"{len(members)} sources carry this story"):
             st.html("<br>".join(member_html(m) for m in members))
+pager("bottom")
 
 st.divider()
 st.subheader("Export this view")
-st.caption("The same rows as `prahari export` with the sidebar's filters (the search box does not narrow exports).")
-what = st.radio("What", ["articles", "facts", "figures", "claims", "events"], horizontal=True, key="export_what")
+if found is not None:
+    st.caption(f"The {len(found)} articles the search found (every page), their facts or their figures.")
+    choices = ["articles", "facts", "figures"]
+else:
+    st.caption("The same rows as `prahari export` with the sidebar's filters.")
+    choices = ["articles", "facts", "figures", "claims", "events"]
+what = st.radio("What", choices, horizontal=True, key="export_what")
 fmt = st.radio("Format", ["csv", "xlsx", "jsonl"], horizontal=True, key="export_format")
 mime = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "jsonl": "application/x-ndjson"}[fmt]
-st.download_button(f"Download {what} ({fmt})", data=lambda: data.export_view(url, key, what, fmt),
-                   file_name=f"prahari-{what}.{fmt}", mime=mime, on_click="ignore", icon=":material/download:")
+found_ids = tuple(a.id for a in found) if found is not None else None
+st.download_button(f"Download {what} ({fmt})", data=lambda: data.export_view(url, key, what, fmt, found_ids),
+                   file_name=f"prahari-{what}-{date.today().isoformat()}.{fmt}", mime=mime, on_click="ignore",
+                   icon=":material/download:")
