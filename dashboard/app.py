@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode
 
 import streamlit as st
 
@@ -20,7 +21,7 @@ st.set_page_config(page_title="Prahari · प्रहरी", page_icon=str(ICO
 
 url = data.current_store_url()
 try:
-    counts = data.check_store(url)
+    data.check_store(url)  # a missing or broken store stops here with its one-line message
 except PrahariError as exc:
     st.error(literal(str(exc)))
     st.stop()
@@ -47,7 +48,10 @@ with st.sidebar:
         incident=st.session_state["w_incident"],
         first_seen_since=datetime.combine(yesterday(), time(), timezone.utc).isoformat())))
     st.badge(f"{new_count} new since yesterday", icon=":material/fiber_new:", color="red" if new_count else "gray")
-    st.caption(f"{counts['relevant']} relevant articles · {counts['facts']} facts")
+    # Counted like `prahari export` and the digest: relevant articles in the incident picked, and their facts.
+    scope_key = filters_key(Filters(incident=st.session_state["w_incident"]))
+    st.caption(f"{data.count_articles(url, scope_key)} relevant articles · "
+               f"{sum(d['count'] for d in data.fact_days(url, scope_key))} facts")
     incidents = sorted({i["value"] for i in options["incident"] if i["value"]} | {st.session_state["w_incident"]} - {None})
     st.selectbox("Incident", incidents, key="w_incident", placeholder="All incidents")
     st.date_input("Published between", value=(), key="w_dates", format="YYYY-MM-DD")
@@ -58,8 +62,22 @@ with st.sidebar:
     entity_ids = list(dict.fromkeys([e["value"] for e in options["entity"]] + st.session_state["w_entity"]))
     st.multiselect("Entities", entity_ids, key="w_entity", format_func=_entity_label, placeholder="NIA / एनआईए, CERT-In …")
     st.selectbox("Figure kind", FIGURE_KINDS, key="w_kind", placeholder="Any figure")
+    st.toggle("★ Starred only", key="w_starred", help="Reports you starred, and the reports of facts you starred")
 
 view = view_from_widgets(st.session_state)
+with st.sidebar.expander("Saved views", icon=":material/bookmarks:"):
+    for name, saved in data.workspace(url, "search").items():
+        left, right = st.columns([5, 1])
+        left.page_link("screens/timeline.py", label=name, icon=":material/search:",
+                       query_params={k: v if len(v) > 1 else v[0] for k, v in parse_qs(saved["query"]).items()})
+        if right.button("✕", key=f"forget_{name}", help=f"Forget “{name}”"):
+            data.delete_search(url, name)
+            st.rerun()
+    name = st.text_input("Name this view", key="saved_name", placeholder="Ransom, both languages")
+    if st.button("Save this view", icon=":material/bookmark_add:", disabled=not name.strip()):
+        data.save_search(url, name, urlencode(view.to_query(), doseq=True))
+        st.rerun()
+
 sync_query(st.query_params, view)
 st.session_state["synced_view"] = view.key()
 st.session_state["view"] = view

@@ -19,9 +19,13 @@ from dashboard.view import filters_from_key
 from index.export import export_bytes, records_for, records_for_articles
 from index.export import figure_rows as export_figure_rows
 from index.ledger import read_claims, read_events
-from index.query import build_search
+from index.query import Filters, build_search
 from index.query import match_words as query_words
 from index.store import Store, open_store
+from index.workspace import annotate as set_annotation
+from index.workspace import delete_search as drop_search
+from index.workspace import save_search as keep_search
+from index.workspace import starred_article_ids
 from prahari.config import store_url
 from prahari.errors import QuerySyntaxError
 from prahari.model import Article, Fact
@@ -216,3 +220,54 @@ def export_view(url: str, key: str, what: str, fmt: str, found_ids: Optional[tup
         else:
             records, fields = records_for_articles(store, what, list(found_ids))
         return export_bytes(records, fmt, fields)
+
+
+# --- The analysts' workspace: read fresh on every run (it changes by hand), written through the store.
+
+def workspace(url: str, kind: str, keys: Optional[tuple[str, ...]] = None) -> dict[str, dict]:
+    with _store(url) as store:
+        return store.workspace(kind, list(keys) if keys is not None else None)
+
+
+def annotate(url: str, kind: str, key: str, starred: bool, tags: list[str], note: str,
+             article_id: Optional[str] = None) -> None:
+    with _store(url) as store:
+        set_annotation(store, kind, key, starred, tags, note, article_id)
+
+
+def save_search(url: str, name: str, query: str) -> None:
+    with _store(url) as store:
+        keep_search(store, name, query)
+
+
+def delete_search(url: str, name: str) -> None:
+    with _store(url) as store:
+        drop_search(store, name)
+
+
+def starred_articles(url: str, key: str) -> list[Article]:
+    """Starred articles (and the reports of starred facts) inside the view, oldest first."""
+    filters = filters_from_key(key)
+    with _store(url) as store:
+        ids = sorted(starred_article_ids(store))
+        found = [a for a in (store.get_article(i) for i in ids) if a is not None and in_view(a, filters)]
+    return sorted(found, key=lambda a: (a.published or "", a.id))
+
+
+def in_view(article: Article, filters: Filters) -> bool:
+    """Whether an article passes the view's filters (for lists built from ids, like the starred one)."""
+    day = day_of(article)
+    return ((filters.include_irrelevant or article.relevant)
+            and (not filters.incident or article.incident == filters.incident)
+            and (not filters.lang or article.language == filters.lang)
+            and (not filters.source or article.source == filters.source)
+            and (not filters.since or (day is not None and day >= filters.since.isoformat()))
+            and (not filters.until or (day is not None and day <= filters.until.isoformat()))
+            and set(filters.entity) <= {e.id for e in article.entities}
+            and (not filters.figure_kind or any(f.kind == filters.figure_kind for f in article.figures)))
+
+
+def raw_page(url: str, canonical_url: str):
+    """The stored raw page behind an article (the evidence), or None."""
+    with _store(url) as store:
+        return store.get_page(canonical_url)

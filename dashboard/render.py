@@ -15,7 +15,8 @@ COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": 
 STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em}"
          ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
          "mark{padding:0 .15em;border-radius:.2em}mark.pr-hit{background:#ffd43b;font-weight:600}"
-         ".pr-snippet{color:#333}@media (max-width:640px){.pr-item{margin-bottom:.7em}.pr-fact{margin-left:.3em}}"
+         ".pr-snippet{color:#333}.pr-note{color:#8a5a00;font-size:.9em;margin:.15em 0}"
+         "@media (max-width:640px){.pr-item{margin-bottom:.7em}.pr-fact{margin-left:.3em}}"
          "</style>")
 
 
@@ -54,8 +55,17 @@ def snippet_html(text: str, matches: tuple[frozenset[str], tuple[str, ...]]) -> 
     return "".join(f'<mark class="pr-hit">{html.escape(p)}</mark>' if hit else html.escape(p) for p, hit in pieces)
 
 
+def note_html(note: Optional[dict]) -> str:
+    """An analyst's star, tags and note, as one quiet line ("" when there are none)."""
+    if not note:
+        return ""
+    parts = (["★ starred"] if note.get("starred") else []) + [f"#{html.escape(t)}" for t in note.get("tags") or []]
+    text = f" — {html.escape(note['note'])}" if note.get("note") else ""
+    return f'<div class="pr-note">{" ".join(parts)}{text}</div>'
+
+
 def item_html(article: Article, facts: list[Fact], copies: int,
-              matches: Optional[tuple[frozenset[str], tuple[str, ...]]] = None) -> str:
+              matches: Optional[tuple[frozenset[str], tuple[str, ...]]] = None, note: Optional[dict] = None) -> str:
     """One timeline item: headline linked to the article view, the original, source, language, time (IST), story
     size, then the search snippet (matches marked) or the key facts."""
     sources = f" · <b>{copies} sources</b>" if copies > 1 else ""
@@ -73,7 +83,7 @@ def item_html(article: Article, facts: list[Fact], copies: int,
             f"{'हिन्दी' if article.language == 'hi' else 'English'} · {when}{sources} · "
             f'<a class="pr-open" href="{article_view}" target="_self">Article view</a> · '
             f'<a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">original ↗</a></div>'
-            f"{below}</div>")
+            f"{note_html(note)}{below}</div>")
 
 
 def member_html(member: dict) -> str:

@@ -26,6 +26,7 @@ class View(Scope):
 
     q: str = ""
     kind: Optional[str] = None
+    starred: bool = False  # only what an analyst starred (articles, and the reports of starred facts)
 
     @classmethod
     def from_query(cls, params: Mapping[str, str], entities: list[str]) -> "View":
@@ -35,7 +36,8 @@ class View(Scope):
         return cls(q=(params.get("q") or "")[:500], incident=params.get("incident") or None,
                    since=_date(params.get("since")), until=_date(params.get("until")),
                    lang=lang if lang in ("hi", "en") else None, source=params.get("source") or None,
-                   entity=[e for e in entities if e][:20], kind=kind if kind in FIGURE_KINDS else None)
+                   entity=[e for e in entities if e][:20], kind=kind if kind in FIGURE_KINDS else None,
+                   starred=params.get("starred") == "1")
 
     def to_query(self) -> dict[str, object]:
         """The URL query for this view (empty values left out)."""
@@ -43,7 +45,7 @@ class View(Scope):
                                     "source": self.source, "kind": self.kind,
                                     "since": self.since.isoformat() if self.since else None,
                                     "until": self.until.isoformat() if self.until else None,
-                                    "entity": list(self.entity) or None}
+                                    "entity": list(self.entity) or None, "starred": "1" if self.starred else None}
         return {k: v for k, v in query.items() if v}
 
     def filters(self, first_seen_since: Optional[str] = None) -> Filters:
@@ -59,7 +61,7 @@ def widget_state(view: View) -> dict[str, object]:
     """Session-state values for the keyed filter widgets, from a view."""
     return {"w_q": view.q, "w_incident": view.incident, "w_lang": view.lang or "both", "w_source": view.source,
             "w_kind": view.kind, "w_entity": list(view.entity),
-            "w_dates": tuple(d for d in (view.since, view.until) if d)}
+            "w_dates": tuple(d for d in (view.since, view.until) if d), "w_starred": view.starred}
 
 
 def view_from_widgets(state: Mapping[str, object]) -> View:
@@ -69,10 +71,11 @@ def view_from_widgets(state: Mapping[str, object]) -> View:
     return View(q=str(state.get("w_q") or "").strip()[:500], incident=state.get("w_incident"),
                 since=dates[0] if len(dates) > 0 else None, until=dates[1] if len(dates) > 1 else None,
                 lang=state.get("w_lang") if state.get("w_lang") in ("hi", "en") else None,
-                source=state.get("w_source"), entity=list(state.get("w_entity") or []), kind=state.get("w_kind"))
+                source=state.get("w_source"), entity=list(state.get("w_entity") or []), kind=state.get("w_kind"),
+                starred=bool(state.get("w_starred")))
 
 
-FILTER_KEYS = ("q", "incident", "since", "until", "lang", "source", "entity", "kind")
+FILTER_KEYS = ("q", "incident", "since", "until", "lang", "source", "entity", "kind", "starred")
 
 
 def sync_query(params, view: View) -> None:

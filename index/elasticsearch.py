@@ -53,9 +53,11 @@ MAPPINGS = {
     "state": {"incident": KW, "key": KW, "doc": OPAQUE},
     "claims": {"id": KW, "incident": KW, "slot": KW, "doc": OPAQUE},
     "events": {"id": KW, "incident": KW, "day": KW, "doc": OPAQUE},
+    "workspace": {"kind": KW, "key": KW, "doc": OPAQUE},
 }
-# Built from the facts by the claim service; a store written before they existed opens read-only without them.
-DERIVED = ("ledger", "state", "claims", "events")
+# Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
+# written before they existed opens read-only without them.
+ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
 
 
 def _analysed(text: str) -> str:
@@ -130,7 +132,7 @@ class ElasticsearchStore(Store):
                 raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
                                  f"prefix ({self.node}/myprefix) or delete it")
         missing = [self.alias(kind) for kind, found in checks.items()
-                   if found.meta.status == 404 and kind not in DERIVED]
+                   if found.meta.status == 404 and kind not in ADDED_LATER]
         self.absent = {kind for kind, found in checks.items() if found.meta.status == 404}
         if missing and not create:
             raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {missing[0]} index): run "
@@ -426,11 +428,20 @@ class ElasticsearchStore(Store):
 
     def iter_pages(self) -> Iterator[RawPage]:
         for hit in self._scan("pages", {"match_all": {}}, [{"fetched_at": "asc"}, {"id": "asc"}]):
-            s = hit["_source"]
-            headers, archive = RawPage.split_headers(s.get("headers") or {})
-            yield RawPage(url=s["url"], body=base64.b64decode(s["body"]), fetched_at=s["fetched_at"],
-                          status=s["status"], headers=headers, hint_published=s.get("hint_published"),
-                          hint_title=s.get("hint_title"), incident=s.get("incident"), archive=archive)
+            yield self._page(hit["_source"])
+
+    def get_page(self, canonical_url: str) -> Optional[RawPage]:
+        found = self._call("reading a page", self.es.search, index=self.alias("pages"), size=1,
+                           query={"term": {"canonical_url": canonical_url}})
+        hits = found["hits"]["hits"]
+        return self._page(hits[0]["_source"]) if hits else None
+
+    @staticmethod
+    def _page(s: dict) -> RawPage:
+        headers, archive = RawPage.split_headers(s.get("headers") or {})
+        return RawPage(url=s["url"], body=base64.b64decode(s["body"]), fetched_at=s["fetched_at"], status=s["status"],
+                       headers=headers, hint_published=s.get("hint_published"), hint_title=s.get("hint_title"),
+                       incident=s.get("incident"), archive=archive)
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
         for hit in self._scan("articles", self._query(filters), self.ARTICLE_SORT):
@@ -637,6 +648,27 @@ class ElasticsearchStore(Store):
         clears = [{"term": {"incident": incident}}] if replace else []
         self._replace_docs("state", clears, [(self._state_id(incident, key), {"incident": incident, "key": key,
                                                                              "doc": doc}) for key, doc in docs.items()])
+
+    @staticmethod
+    def _workspace_id(kind: str, key: str) -> str:
+        return hashlib.sha1(f"{kind}\n{key}".encode("utf-8")).hexdigest()
+
+    def put_workspace(self, kind: str, docs: dict[str, Optional[dict]]) -> None:
+        gone = [self._workspace_id(kind, key) for key, doc in docs.items() if doc is None]
+        self._replace_docs("workspace", [{"ids": {"values": gone}}] if gone else [], [
+            (self._workspace_id(kind, key), {"kind": kind, "key": key, "doc": doc})
+            for key, doc in docs.items() if doc is not None])
+
+    def workspace(self, kind: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        if "workspace" in self.absent:
+            return {}
+        scope: list[dict] = [{"term": {"kind": kind}}]
+        found: dict[str, dict] = {}
+        for start in range(0, len(keys), ID_CHUNK) if keys is not None else [None]:
+            query = scope + ([{"terms": {"key": keys[start:start + ID_CHUNK]}}] if start is not None else [])
+            found.update((h["_source"]["key"], h["_source"]["doc"]) for h in self._scan(
+                "workspace", {"bool": {"filter": query}}, [{"key": "asc"}], ["key", "doc"]))
+        return found
 
     def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
         if "state" in self.absent:

@@ -159,6 +159,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     DROP INDEX article_keys_published;
     CREATE INDEX article_keys_published ON article_keys(relevant, published, id, day, language, incident, source);
     """),
+    # v11: the analysts' workspace (stars, tags and notes on articles and facts; saved searches).
+    (11, """
+    CREATE TABLE workspace (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key));
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -469,11 +473,11 @@ class SQLiteStore(Store):
     def iter_pages(self) -> Iterator[RawPage]:
         ids = [r[0] for r in self.db.execute("SELECT id FROM pages ORDER BY fetched_at, id")]
         for page_id in ids:
-            r = self.db.execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone()
-            headers, archive = RawPage.split_headers(json.loads(r["headers"] or "{}"))
-            yield RawPage(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=r["status"],
-                          headers=headers, hint_published=r["hint_published"], hint_title=r["hint_title"],
-                          incident=r["incident"], archive=archive)
+            yield _page(self.db.execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone())
+
+    def get_page(self, canonical_url: str) -> Optional[RawPage]:
+        row = self.db.execute("SELECT * FROM pages WHERE canonical_url=?", (canonical_url,)).fetchone()
+        return _page(row) if row else None
 
     def _scope(self, filters: Filters, drive_by_entity: bool = True) -> tuple[str, str, list[Any]]:
         """FROM and WHERE selecting the filtered articles as `a` (their key rows). With an entity filter the
@@ -786,15 +790,28 @@ class SQLiteStore(Store):
                                  for key, doc in docs.items()])
         self._write(work)
 
+    def put_workspace(self, kind: str, docs: dict[str, Optional[dict]]) -> None:
+        def work():
+            self.db.executemany("DELETE FROM workspace WHERE kind=? AND key=?",
+                                [(kind, key) for key, doc in docs.items() if doc is None])
+            self.db.executemany("INSERT OR REPLACE INTO workspace VALUES (?,?,?)",
+                                [(kind, key, _dump(doc)) for key, doc in docs.items() if doc is not None])
+        self._write(work)
+
+    def workspace(self, kind: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        if keys is None:
+            rows = self.db.execute("SELECT key, doc FROM workspace WHERE kind=? ORDER BY key", (kind,)).fetchall()
+        else:
+            rows = self._in_chunks("SELECT key, doc FROM workspace WHERE kind=? AND key IN ({marks})", keys,
+                                   prefix=(kind,))
+        return {key: orjson.loads(doc) for key, doc in rows}
+
     def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
         if keys is None:
             rows = self.db.execute("SELECT key, doc FROM ledger_state WHERE incident=?", (incident,)).fetchall()
         else:
-            rows = []
-            for start in range(0, len(keys), ID_CHUNK):
-                chunk = keys[start:start + ID_CHUNK]
-                rows += self.db.execute(f"SELECT key, doc FROM ledger_state WHERE incident=? AND key IN "
-                                        f"({','.join('?' for _ in chunk)})", [incident, *chunk]).fetchall()
+            rows = self._in_chunks("SELECT key, doc FROM ledger_state WHERE incident=? AND key IN ({marks})", keys,
+                                   prefix=(incident,))
         return {key: orjson.loads(doc) for key, doc in rows}
 
     def _replace(self, table: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]],
@@ -829,6 +846,13 @@ class SQLiteStore(Store):
     def article_briefs(self, article_ids: list[str]) -> dict[str, dict]:
         return {row["id"]: dict(row) for row in self._in_chunks(
             f"SELECT {', '.join(BRIEF_FIELDS)} FROM articles WHERE id IN ({{marks}})", article_ids)}
+
+
+def _page(r: sqlite3.Row) -> RawPage:
+    headers, archive = RawPage.split_headers(json.loads(r["headers"] or "{}"))
+    return RawPage(url=r["url"], body=r["body"], fetched_at=r["fetched_at"], status=r["status"], headers=headers,
+                   hint_published=r["hint_published"], hint_title=r["hint_title"], incident=r["incident"],
+                   archive=archive)
 
 
 def _one_line_errors(method):

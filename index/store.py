@@ -44,6 +44,10 @@ class CrawlSide(ABC):
         """Every stored raw page, for reprocessing."""
 
     @abstractmethod
+    def get_page(self, canonical_url: str) -> Optional[RawPage]:
+        """The raw page stored for a canonical URL (the evidence behind an article), or None."""
+
+    @abstractmethod
     def listing_validators(self) -> dict[str, tuple[Optional[str], Optional[str]]]:
         """ETag and Last-Modified of each feed or sitemap as last fully crawled."""
 
@@ -173,7 +177,24 @@ class LedgerSide(ABC):
         """id, story_id, source, language, published, author, title and url of each article (no text)."""
 
 
-class Store(CrawlSide, ReadSide, LedgerSide):
+WORKSPACE_KINDS = ("article", "fact", "search")
+
+
+class WorkspaceSide(ABC):
+    """What analysts add by hand: a star, tags and a note on an article or a fact ({starred, tags, note,
+    updated}), and saved searches ({name, query, saved}). Kept apart from everything extraction derives, so
+    reprocess never touches it, and reindex copies it."""
+
+    @abstractmethod
+    def put_workspace(self, kind: str, docs: dict[str, Optional[dict]]) -> None:
+        """Write workspace docs of a kind (article, fact or search) by key; a None doc deletes its key."""
+
+    @abstractmethod
+    def workspace(self, kind: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        """Workspace docs of a kind by key: all of them, or those of these keys (missing ones are left out)."""
+
+
+class Store(CrawlSide, ReadSide, LedgerSide, WorkspaceSide):
     """Where pages, articles and facts live; SQLite by default, Elasticsearch when one machine is not enough."""
 
 

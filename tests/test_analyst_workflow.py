@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from tests.test_runs_anywhere import PRAHARI, run_prahari
+from tests.test_store_contract import BACKENDS
 
 
 def test_entities_list_first_and_last_mention_and_role(crawled, tmp_path):
@@ -112,3 +115,54 @@ def test_spreadsheets_open_ready_to_use(crawled, tmp_path):
     assert any("National Investigation Agency" in (r["agencies"] or "") for r in rows)
     assert any("₹200 crore" in (r["figures"] or "") for r in rows)
     assert not any(str(r["figures"] or "").startswith("[") for r in rows), "figures read as text, not JSON"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_workspace_survives_reprocess_and_reindex_and_shows_in_exports_and_digest(backend, site, tmp_path, capsys):
+    from index.query import Filters
+    from index.store import open_store
+    from index.workspace import annotate, save_search, starred_article_ids
+    from prahari.app.cli import main
+    from tests.conftest import write_incident
+    from tests.test_store_contract import fresh_store
+
+    incident = write_incident(site, tmp_path)
+    url = fresh_store(backend, tmp_path)
+    assert main(["update", "--incident", str(incident), "--store", url]) == 0
+    store = open_store(url)
+    article = next(a for a in store.iter_articles(Filters(entity=["nia"])))
+    fact = store.facts_for([article.id])[article.id][0]
+    other = next(a for a in store.iter_articles(Filters()) if a.id != article.id)
+    annotate(store, "article", article.id, True, ["key report", " ransom ", "ransom"], "NIA joins the probe")
+    annotate(store, "fact", fact.id, True, [], "the first NIA mention", article_id=article.id)
+    annotate(store, "article", other.id, False, ["noise"], "")
+    annotate(store, "article", other.id, False, [], "")  # everything cleared: the note goes
+    save_search(store, "ransom both", "q=ransom+OR+%E0%A4%AB%E0%A4%BF%E0%A4%B0%E0%A5%8C%E0%A4%A4%E0%A5%80")
+    page = store.get_page(article.canonical_url)
+    store.close()
+    assert page is not None and article.title.split()[0].encode() in page.body, "the evidence behind the report"
+
+    assert main(["reprocess", "--incident", str(incident), "--store", url]) == 0
+    copy = fresh_store(backend, tmp_path)
+    assert main(["reindex", "--from", url, "--to", copy]) == 0
+    for where in (url, copy):
+        store = open_store(where, create=False)
+        notes = store.workspace("article")
+        assert notes[article.id]["tags"] == ["key report", "ransom"] and other.id not in notes
+        assert store.workspace("fact", [fact.id])[fact.id]["note"] == "the first NIA mention"
+        assert list(store.workspace("search")) == ["ransom both"]
+        assert starred_article_ids(store) == {article.id}
+        store.close()
+
+    capsys.readouterr()
+    assert main(["export", "--what", "articles", "--store", copy]) == 0
+    records = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert records[article.id]["starred"] is True and records[article.id]["note"] == "NIA joins the probe"
+    assert records[other.id]["starred"] is False and records[other.id]["tags"] == []
+    assert main(["export", "--what", "facts", "--store", copy]) == 0
+    facts = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert facts[fact.id]["starred"] is True
+    assert main(["digest", "--since", "2000-01-01", "--store", copy]) == 0
+    digest = capsys.readouterr().out
+    notes = digest.split("## Analyst notes", 1)[1]
+    assert "★ article \\[key report, ransom\\]: NIA joins the probe" in notes and "★ fact: the first NIA mention" in notes

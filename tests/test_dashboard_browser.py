@@ -259,3 +259,39 @@ def test_no_request_leaves_the_dashboard_host(served):
     elsewhere = sorted({u for u in requested if u.split("//", 1)[-1].split("/", 1)[0] != host
                         and not u.startswith(("data:", "blob:", "about:"))})
     assert requested and elsewhere == [], elsewhere
+
+
+def test_star_tags_and_note_survive_a_reload_and_a_reprocess(served, crawled):
+    from index.workspace import annotate
+    from prahari.app.cli import main
+
+    store, base = served
+    db = open_store(store)
+    article = next(a for a in db.iter_articles(Filters(entity=["cert-in"])))
+    db.close()
+    try:
+        with browser_page() as page:
+            page.goto(base + f"/article?article={article.id}&lang={article.language}")
+            wait_for_text(page, "Your notes on this report")
+            page.get_by_text("★ Star this report").click()
+            page.get_by_label("Tags (comma-separated)").fill("key report, cert-in")
+            page.get_by_role("textbox", name="Note").fill("CERT-In arrives on day one")
+            page.get_by_role("button", name="Save").first.click()
+            wait_for_text(page, "Last saved")
+            assert main(["reprocess", "--incident", str(crawled[1]), "--store", store]) == 0
+            page.reload()
+            wait_for_text(page, "Your notes on this report")
+            assert page.get_by_role("checkbox", name="★ Star this report").is_checked()
+            assert page.get_by_label("Tags (comma-separated)").input_value() == "key report, cert-in"
+            assert page.get_by_role("textbox", name="Note").input_value() == "CERT-In arrives on day one"
+            page.get_by_role("link", name="Back to the timeline").click()
+            page.wait_for_url(f"**lang={article.language}**", timeout=TIMEOUT)  # the filters came back
+            page.goto(base + "/?starred=1")
+            wait_for_text(page, "starred articles")
+            settle(page)
+            assert page.locator(".pr-item").count() == 1
+            assert "★ starred #key report #cert-in — CERT-In arrives on day one" in page.locator(".pr-note").inner_text()
+    finally:
+        db = open_store(store)
+        annotate(db, "article", article.id, False, [], "")  # the shared store goes back as it was
+        db.close()

@@ -34,11 +34,18 @@ if view.q:
     except QuerySyntaxError as exc:
         st.warning(literal(str(exc)))
         st.stop()
+if view.starred:
+    starred = data.starred_articles(url, key)
+    kept = {a.id for a in starred}
+    found = starred if found is None else [a for a in found if a.id in kept]
+if found is not None:
     days = data.found_day_counts(found)
     fact_days = data.found_fact_days(url, tuple(a.id for a in found))
     if not found:
-        st.info(f"No articles match “{literal(view.q)}” with these filters.")
-        lonely = single_script_words(view.q)
+        what = f"match “{literal(view.q)}”" + (" among the starred ones" if view.starred else "") if view.q else \
+            "are starred in this view (star a report from its article view)"
+        st.info(f"No articles {what}.")
+        lonely = single_script_words(view.q) if view.q else []
         if lonely:
             st.caption("Only names and glossary words cross scripts; these words match only as typed: "
                        + ", ".join(f"“{literal(w)}”" for w in lonely)
@@ -105,9 +112,14 @@ page = min(max(int(asked) if asked.isdigit() else 1, 1), len(pages))
 first_day, last_day, on_page = pages[page - 1]
 total = sum(row["count"] for row in days)
 if found is not None:
-    articles = [a for a in found if first_day <= data.day_of(a) <= last_day]
+    articles = [a for a in found if (data.day_of(a) is None if first_day is None else
+                                     first_day <= (data.day_of(a) or "") <= last_day)]
     capped = " (the best 1,000)" if len(found) >= data.SEARCH_LIMIT else ""
-    st.write(f"**{total}** articles match “{literal(view.q)}”{capped}, in time order")
+    starred_note = " starred" if view.starred else ""
+    if view.q:
+        st.write(f"**{total}**{starred_note} articles match “{literal(view.q)}”{capped}, in time order")
+    else:
+        st.write(f"**{total}** starred articles, in time order")
 else:
     articles = data.articles_between(url, key, first_day, last_day)
     st.write(f"**{total}** articles")
@@ -132,6 +144,7 @@ def pager(where: str) -> None:
 pager("top")
 ids = tuple(a.id for a in articles)
 facts = data.facts_for(url, ids)
+notes = data.workspace(url, "article", ids)
 stories = data.story_members(url, tuple(sorted({a.story_id or a.id for a in articles})))
 matches = data.match_words(view.q) if view.q else None
 st.html(STYLE + f"<div class='pr-meta'>Marked: {legend_html()}"
@@ -148,7 +161,7 @@ for article in articles:
         st.subheader(day)
         current_day = day
     members = stories.get(story, [])
-    st.html(STYLE + item_html(article, facts.get(article.id, []), len(members), matches))
+    st.html(STYLE + item_html(article, facts.get(article.id, []), len(members), matches, notes.get(article.id)))
     if len(members) > 1:
         with st.expander(f"{len(members)} sources carry this story"):
             st.html("<br>".join(member_html(m) for m in members))
@@ -157,7 +170,7 @@ pager("bottom")
 st.divider()
 st.subheader("Export this view")
 if found is not None:
-    st.caption(f"The {len(found)} articles the search found (every page), their facts or their figures.")
+    st.caption(f"The {len(found)} articles in this list (every page), their facts or their figures.")
     choices = ["articles", "facts", "figures"]
 else:
     st.caption("The same rows as `prahari export` with the sidebar's filters.")

@@ -13,6 +13,7 @@ from index.query import Filters
 from index.store import Store
 from prahari.highlight import fact_marks, segments
 from prahari.model import Article, Fact
+from prahari.times import shown
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 # Characters XML 1.0 does not allow at all, even escaped: dropped so the feed stays well-formed.
@@ -37,7 +38,33 @@ def build_digest(store: Store, since: str, filters: Filters) -> dict:
     return {"since": since, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "stories": [sorted(group, key=lambda a: (a.published or "", a.id)) for group in stories.values()],
             "facts": facts, "entities": store.entity_first_seen(scoped), "new_claims": new_claims,
-            "newly_disputed": disputed}
+            "newly_disputed": disputed, "notes": analyst_notes(store, since)}
+
+
+def analyst_notes(store: Store, since: str) -> list[dict]:
+    """Articles and facts an analyst starred, tagged or noted at or after `since`: what, where, and the note."""
+    notes = []
+    for kind in ("article", "fact"):
+        docs = {key: doc for key, doc in store.workspace(kind).items() if (doc.get("updated") or "") >= since}
+        if not docs:
+            continue
+        if kind == "article":
+            briefs = store.article_briefs(list(docs))
+            found = {key: (b["title"], b["url"], b["source"]) for key, b in briefs.items()}
+        else:
+            facts = store.facts_for(sorted({d.get("article_id") for d in docs.values() if d.get("article_id")}))
+            found = {f.id: (f.sentence, f.url, f.source) for group in facts.values() for f in group if f.id in docs}
+        for key, doc in docs.items():
+            if key in found:
+                text, url, source = found[key]
+                notes.append({"kind": kind, "id": key, "text": text, "url": url, "source": source, **doc})
+    return sorted(notes, key=lambda n: n["updated"])
+
+
+def _note_line(note: dict) -> str:
+    """★ when starred, the tags, then the note."""
+    tags = f" [{', '.join(note['tags'])}]" if note.get("tags") else ""
+    return f"{'★ ' if note.get('starred') else ''}{note['kind']}{tags}" + (f": {note['note']}" if note.get("note") else "")
 
 
 def _claim_line(claim: dict) -> str:
@@ -60,14 +87,14 @@ def _fact_md(fact: Fact) -> str:
 def render_markdown(digest: dict) -> str:
     """A Markdown digest: stories, facts with their figures and agencies in bold, new entities."""
     articles = sum(len(s) for s in digest["stories"])
-    lines = [f"# Prahari digest: new since {digest['since']}", "",
+    lines = [f"# Prahari digest: new since {shown(digest['since'])}", "",
              f"{articles} new articles in {len(digest['stories'])} stories, {len(digest['facts'])} new facts, "
              f"{len(digest['entities'])} new entities, {len(digest['new_claims'])} new claims, "
              f"{len(digest['newly_disputed'])} newly disputed.", "", "## New articles"]
     for story in digest["stories"]:
         lead = story[0]
         lines.append(f"- [{_md_text(lead.title)}]({lead.url}) ({lead.source}, {lead.language}, "
-                     f"{(lead.published or '')[:16]}){f' and {len(story) - 1} more sources' if len(story) > 1 else ''}")
+                     f"{shown(lead.published)}){f' and {len(story) - 1} more sources' if len(story) > 1 else ''}")
         lines += [f"  - [{_md_text(a.title)}]({a.url}) ({a.source})" for a in story[1:]]
     lines += ["", "## New facts"]
     lines += [f"- {_fact_md(f)} ([{f.source}]({f.url}), {f.event_date or (f.published or '')[:10]})"
@@ -78,6 +105,9 @@ def render_markdown(digest: dict) -> str:
     for title, key in (("Newly disputed claims", "newly_disputed"), ("New claims", "new_claims")):
         lines += ["", f"## {title}"]
         lines += [f"- {_md_text(_claim_line(c))}: first [{c['first_source']}]({c['first_url']})" for c in digest[key]]
+    lines += ["", "## Analyst notes"]
+    lines += [f"- {_md_text(_note_line(n))} — [{_md_text(n['text'][:160])}]({n['url']}) ({n['source']})"
+              for n in digest["notes"]]
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +126,7 @@ def _story_html(story: list[Article]) -> str:
                    for a in story[1:])
     sources = f" · {len(story)} sources" if len(story) > 1 else ""
     return (f'<a href="{html.escape(lead.url)}">{html.escape(lead.title)}</a> '
-            f"({html.escape(lead.source)}, {lead.language}, {html.escape((lead.published or '')[:16])}{sources})"
+            f"({html.escape(lead.source)}, {lead.language}, {html.escape(shown(lead.published))}{sources})"
             + (f"<ul>{more}</ul>" if more else ""))
 
 
@@ -110,13 +140,17 @@ def render_html(digest: dict) -> str:
     claims = {key: "".join(f'<li>{html.escape(_claim_line(c))}: first <a href="{html.escape(c["first_url"])}">'
                            f'{html.escape(c["first_source"])}</a></li>' for c in digest[key])
               for key in ("newly_disputed", "new_claims")}
+    notes = "".join(f'<li>{html.escape(_note_line(n))} — <a href="{html.escape(n["url"])}">'
+                    f'{html.escape(n["text"][:160])}</a> ({html.escape(n["source"])})</li>' for n in digest["notes"])
+    since = html.escape(shown(digest["since"]))
     return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>Prahari digest since '
-            f'{html.escape(digest["since"])}</title><style>body{{font-family:"Noto Sans","Noto Sans Devanagari",sans-serif;'
+            f'{since}</title><style>body{{font-family:"Noto Sans","Noto Sans Devanagari",sans-serif;'
             f'max-width:60em;margin:2em auto}} mark.figure{{background:#ffe08a}} mark.date{{background:#c9f2d0}}'
-            f'</style></head><body><h1>Prahari digest: new since {html.escape(digest["since"])}</h1>'
+            f'</style></head><body><h1>Prahari digest: new since {since}</h1>'
             f"<h2>New articles</h2><ul>{stories}</ul><h2>New facts</h2><ul>{facts}</ul>"
             f"<h2>New entities</h2><ul>{entities}</ul><h2>Newly disputed claims</h2><ul>{claims['newly_disputed']}</ul>"
-            f"<h2>New claims</h2><ul>{claims['new_claims']}</ul></body></html>\n")
+            f"<h2>New claims</h2><ul>{claims['new_claims']}</ul><h2>Analyst notes</h2><ul>{notes}</ul>"
+            "</body></html>\n")
 
 
 def render_atom(digest: dict, feed_id: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from index.query import Filters
-from index.store import Store
+from index.store import WORKSPACE_KINDS, Store
 from nlp.dedup import band_keys, canonical_url, minhash_signature
 from prahari.app.ingest import batched
 
@@ -55,4 +55,6 @@ def _copy(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int
         target.put_state(incident, source.state(incident), replace=True)  # the next update merges into these
         target.put_claims(incident, source.claims(incident))
         target.put_events(incident, source.events(incident))
+    for kind in WORKSPACE_KINDS:  # the analysts' stars, tags, notes and saved searches
+        target.put_workspace(kind, source.workspace(kind))
     return copied, pages, articles
