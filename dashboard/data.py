@@ -26,6 +26,7 @@ from index.workspace import annotate as set_annotation
 from index.workspace import delete_search as drop_search
 from index.workspace import save_search as keep_search
 from index.workspace import starred_article_ids
+from prahari.app.entities import entity_summary
 from prahari.config import store_url
 from prahari.errors import QuerySyntaxError
 from prahari.model import Article, Fact
@@ -271,3 +272,10 @@ def raw_page(url: str, canonical_url: str):
     """The stored raw page behind an article (the evidence), or None."""
     with _store(url) as store:
         return store.get_page(canonical_url)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def entity_rows(url: str, key: str) -> list[dict]:
+    """Each entity in the view: articles, first and last mention, role (what `prahari entities` lists)."""
+    with _store(url) as store:
+        return entity_summary(store, filters_from_key(key))

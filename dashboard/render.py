@@ -90,7 +90,7 @@ def member_html(member: dict) -> str:
     """One copy of a story: headline linked to the original, source and time."""
     return (f'<a href="{html.escape(member["url"])}" target="_blank" rel="noopener noreferrer">'
             f'{html.escape(member["title"] or "")}</a> · {html.escape(member["source"] or "")} · '
-            f'{html.escape((member["published"] or "")[:16])}')
+            f'{html.escape(shown(member["published"]))}')
 
 
 def legend_html() -> str:
@@ -108,7 +108,7 @@ def source_html(fact: dict) -> str:
     return (f'<div class="pr-source" lang="{html.escape(fact["language"])}">'
             f'<a class="pr-open" href="{article}" target="_self">{html.escape(fact["source"])}</a> · '
             f'{LANGUAGE_LABELS.get(fact["language"], html.escape(fact["language"]))} · '
-            f'{html.escape((fact.get("published") or "")[:16].replace("T", " "))} · '
+            f'{html.escape(shown(fact.get("published")))} · '
             f'<i>{html.escape(STANCE_LABELS.get(fact["stance"], fact["stance"]))}</i>'
             f'<div class="pr-fact">“{html.escape(fact["sentence"])}”</div>'
             f'<div class="pr-meta"><a href="{html.escape(fact["url"])}" target="_blank" rel="noopener noreferrer">'

@@ -108,6 +108,11 @@ def test_each_page_renders(app, crawled):
         app.switch_page(page).run()
         assert not app.exception, page
         assert [h.value for h in app.header] == [header]
+    app.switch_page("screens/entities.py").run()
+    agencies = app.dataframe[0].value
+    nia = agencies[agencies["id"] == "nia"].iloc[0]
+    assert str(nia["first_mention"]) == "2022-11-28" and nia["role"] == "investigating" and nia["articles"] >= 2
+    assert set(agencies["type"]) == {"AGENCY"}
     app.switch_page("screens/figures.py").run()
     table = app.dataframe[0].value
     assert len(table) > 20 and {"figure", "title", "event_date", "kind", "value", "unit", "sentence", "source",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from prahari.times import shown
 from dashboard.render import LANGUAGE_LABELS, STATUS_COLOURS, STYLE, literal, sources_html
 from dashboard.view import filters_key
 
@@ -48,7 +49,7 @@ for claim in claims:
         head[1].badge(claim["status"], color=STATUS_COLOURS[claim["status"]])
         languages = " + ".join(LANGUAGE_LABELS.get(lang, lang) for lang in claim["languages"])
         st.caption(literal(f"{claim['outlets']} independent outlet(s) for, {claim['against']} against · {languages} · "
-                           f"first reported {(claim['first_reported'] or '')[:16].replace('T', ' ')} by "
+                           f"first reported {shown(claim['first_reported'])} by "
                            f"{claim['first_source']}"))
         if claim["conflicts_with"]:
             st.caption(literal("Conflicts with: " + "; ".join(texts.get(c, c) for c in claim["conflicts_with"])))

@@ -1,4 +1,5 @@
-"""Entities: the agencies, people and places most mentioned, mentions over time; a click filters the timeline."""
+"""Entities: who is named, since when and doing what (first and last mention, articles, role), and a heatmap of
+entity × day; a click on a name filters the timeline to it."""
 
 from __future__ import annotations
 
@@ -12,29 +13,42 @@ from dashboard.view import filters_key
 url = data.current_store_url()
 view = st.session_state["view"]
 key = filters_key(view.filters())
+TYPES = {"AGENCY": "Agencies", "ORG": "Organisations", "PERSON": "People", "PLACE": "Places"}
 
 st.header("Entities")
-top = data.facets(url, key)["entity"]
-if not top:
+rows = data.entity_rows(url, key)
+if not rows:
     st.info("No entities in this view.")
     st.stop()
-st.subheader("Mentions over time")
-chosen = tuple(e["value"] for e in top[:8])
-series = pd.DataFrame(data.entity_timeline(url, key, chosen), columns=["day", "entity", "count"])
-names = {e["value"]: e.get("name") or e["value"] for e in top}
-series["entity"] = series["entity"].map(names)
-st.altair_chart(alt.Chart(series).mark_line(point=True).encode(
-    x=alt.X("day:T", title=None), y=alt.Y("count:Q", title="articles"), color=alt.Color("entity:N", title=None),
-    tooltip=["day:T", "entity:N", "count:Q"]).properties(height=260), width="stretch")
+kinds = st.segmented_control("Type", list(TYPES), format_func=TYPES.get, selection_mode="multi", default=["AGENCY"],
+                             key="entity_types") or list(TYPES)
+rows = [r for r in rows if r["type"] in kinds]
+table = pd.DataFrame(rows)
+table["name"] = [" / ".join(dict.fromkeys(n for n in (r["name"], r["name_hi"]) if n)) for r in rows]
+for column in ("first_mention", "last_mention"):
+    table[column] = pd.to_datetime(table[column], errors="coerce").dt.date
+st.caption("When each was first and last named, in how many articles, and its role where the text says it "
+           "(investigating, assisting, affected, commenting). Sorted by articles; click a header to sort by date.")
+st.dataframe(table[["name", "type", "first_mention", "last_mention", "articles", "role", "id"]], hide_index=True,
+             width="stretch", column_config={
+                 "first_mention": st.column_config.DateColumn("first named", format="YYYY-MM-DD"),
+                 "last_mention": st.column_config.DateColumn("last named", format="YYYY-MM-DD"),
+                 "id": st.column_config.TextColumn("id (for --entity)")})
 
-for kind, title in (("AGENCY", "Agencies"), ("PERSON", "People"), ("PLACE", "Places"), ("ORG", "Organisations")):
-    group = [e for e in top if e.get("type") == kind]
-    if not group:
-        continue
-    st.subheader(title)
-    for entity in group[:15]:
-        label = entity.get("name") or entity["value"]
-        if entity.get("name_hi") and entity["name_hi"] != label:
-            label += f" / {entity['name_hi']}"
-        query = {**view.to_query(), "entity": sorted(set(view.entity) | {entity["value"]})}
-        st.page_link("screens/timeline.py", label=f"{label} — {entity['count']} articles", query_params=query)
+st.subheader("Who is named when")
+shown_ids = tuple(r["id"] for r in rows[:20])
+cells = pd.DataFrame(data.entity_timeline(url, key, shown_ids), columns=["day", "entity", "count"])
+names = {r["id"]: r["name"] for r in rows}
+cells["entity"] = cells["entity"].map(names)
+order = [names[i] for i in shown_ids]
+st.altair_chart(alt.Chart(cells).mark_rect().encode(
+    x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=-60)),
+    y=alt.Y("entity:N", title=None, sort=order, axis=alt.Axis(labelLimit=320)),
+    color=alt.Color("count:Q", title="articles", scale=alt.Scale(scheme="oranges")),
+    tooltip=["day:O", "entity:N", "count:Q"]).properties(height=24 * len(order) + 60), width="stretch")
+
+st.subheader("Filter the timeline to one")
+for entity in rows[:30]:
+    query = {**view.to_query(), "entity": sorted(set(view.entity) | {entity["id"]})}
+    st.page_link("screens/timeline.py", label=f"{entity['name']} — {entity['articles']} articles, "
+                 f"{entity['first_mention'] or '?'} to {entity['last_mention'] or '?'}", query_params=query)

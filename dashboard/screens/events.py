@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
+from prahari.times import shown
 from dashboard.render import LANGUAGE_LABELS, STATUS_COLOURS, STYLE, literal, sources_html
 from dashboard.view import filters_key
 
@@ -29,7 +30,7 @@ for event in events:
         if event.get("summary_hi") and event.get("summary"):
             st.markdown(literal(event["summary_hi"]))
         st.caption(literal(f"Entities: {', '.join(event['entities']) or '—'} · first reported "
-                           f"{(event['first_reported'] or '')[:16].replace('T', ' ')} by {event['first_source']}"))
+                           f"{shown(event['first_reported'])} by {event['first_source']}"))
         for claim_id in event["claims"]:
             claim = claims.get(claim_id)
             if claim:

@@ -12,7 +12,8 @@ from dashboard.view import IST, filters_key
 
 url = data.current_store_url()
 view = st.session_state["view"]
-rows = data.figure_rows(url, filters_key(view.filters()))
+key = filters_key(view.filters())
+rows = data.figure_rows(url, key)
 
 st.header("Figures")
 st.caption("Every figure the reports give, with the sentence it came from, oldest event first. Pick a figure kind "
@@ -47,5 +48,10 @@ st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (len(shown
     "url": st.column_config.LinkColumn("link", display_text="original ↗"),
     "value": st.column_config.NumberColumn("raw value", format="%.6g"),
 })
-st.caption(f"{len(table)} figures" + (" (the first 5,000)" if len(rows) >= 5000 else "")
-           + " · the same rows, with every column: Timeline → Export → figures")
+st.caption(f"{len(table)} figures" + (" (the first 5,000)" if len(rows) >= 5000 else ""))
+st.download_button("Download every figure with its source (xlsx)", icon=":material/download:", on_click="ignore",
+                   data=lambda: data.export_view(url, key, "figures", "xlsx"),
+                   file_name="prahari-figures.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+st.caption("One row per figure with its sentence, headline, outlet, dates and link, for the sidebar's filters "
+           "(the unit picker above narrows the table only); `prahari export --what figures` writes the same.")

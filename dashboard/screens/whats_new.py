@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 
 import streamlit as st
 
 from dashboard import data
 from dashboard.render import STYLE, item_html
 from dashboard.view import filters_key, yesterday
+from prahari.times import display_zone
 
 url = data.current_store_url()
 view = st.session_state["view"]
@@ -20,7 +21,7 @@ except ValueError:
     default = yesterday()
 chosen = st.date_input("First seen since", value=default, format="YYYY-MM-DD")
 st.query_params["new_since"] = chosen.isoformat()
-since = datetime.combine(chosen, time(), timezone.utc).isoformat()
+since = datetime.combine(chosen, time(), display_zone()).isoformat()  # midnight where the analyst is
 key = filters_key(view.filters(first_seen_since=since))
 
 total = data.count_articles(url, key)
@@ -35,8 +36,12 @@ articles, _total = data.article_page(url, key, 0)
 facts = data.facts_for(url, tuple(a.id for a in articles))
 if not articles:
     st.info("Nothing new since then. Run `prahari update` to check the sources again.")
+current_day = None
 for article in articles:
+    day = data.day_of(article) or "undated"
+    if day != current_day:
+        st.subheader(day)
+        current_day = day
     st.html(STYLE + item_html(article, facts.get(article.id, []), 1))
-    st.page_link("screens/article.py", label="Article view", icon=":material/article:", query_params={"article": article.id})
 if total > len(articles):
     st.caption(f"Showing the first {len(articles)} of {total}; `prahari digest --since {chosen}` lists them all.")
