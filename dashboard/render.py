@@ -16,7 +16,9 @@ STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em
          ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
          "mark{padding:0 .15em;border-radius:.2em}mark.pr-hit{background:#ffd43b;font-weight:600}"
          ".pr-snippet{color:#333}.pr-note{color:#8a5a00;font-size:.9em;margin:.15em 0}"
-         "@media (max-width:640px){.pr-item{margin-bottom:.7em}.pr-fact{margin-left:.3em}}"
+         # On a phone: the first fact only, in at most three lines (the article view has them all).
+         "@media (max-width:640px){.pr-item{margin-bottom:.5em}.pr-fact{margin-left:.3em;display:-webkit-box;"
+         "-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}.pr-fact.pr-more{display:none}}"
          "</style>")
 
 
@@ -76,7 +78,8 @@ def item_html(article: Article, facts: list[Fact], copies: int,
         found = snippet_html(article.text or "", matches)
         below = f'<div class="pr-fact pr-snippet">{found}</div>' if found else ""
     else:
-        below = "".join(f'<div class="pr-fact">• {fact_html(f)}</div>' for f in facts[:3])
+        below = "".join(f'<div class="pr-fact{" pr-more" if i else ""}">• {fact_html(f)}</div>'
+                        for i, f in enumerate(facts[:3]))
     article_view = f"./article?article={html.escape(article.id)}"
     return (f'<div class="pr-item"><a class="pr-open" href="{article_view}" target="_self">{title}</a>'
             f'<div class="pr-meta">{html.escape(article.source)} · '

@@ -222,7 +222,6 @@ def figure_rows(store, filters=None, facts: Optional[Iterable] = None) -> Iterat
 def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
     """The records of `export --what articles|facts|figures` for these articles (what a search found)."""
     from index.ledger import claim_ids_by_fact
-    from index.workspace import WORKSPACE_FIELDS, with_workspace
     from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
 
     def facts():
@@ -232,9 +231,8 @@ def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iter
 
     if what == "facts":
         claims_of = claim_ids_by_fact(store, None)
-        return with_workspace(store, "fact", ({**fact_to_record(f), "stance": _stance(f),
-                                               "claim_ids": claims_of.get(f.id, [])}
-                                              for f in facts())), FACT_EXPORT_FIELDS + WORKSPACE_FIELDS
+        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
+                for f in facts()), FACT_EXPORT_FIELDS
     if what == "figures":
         return figure_rows(store, facts=facts()), FIGURE_FIELDS
     if what != "articles":
@@ -246,25 +244,25 @@ def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iter
             if article is not None:
                 yield article.to_record()
 
-    return with_workspace(store, "article", articles()), Article.EXPORT_FIELDS + WORKSPACE_FIELDS
+    return articles(), Article.EXPORT_FIELDS
 
 
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
     """The records and columns of `export --what WHAT` for these filters (the CLI and the dashboard share it)."""
     from index.ledger import CLAIM_FIELDS, EVENT_FIELDS, claim_ids_by_fact, read_claims, read_events
-    from index.workspace import WORKSPACE_FIELDS, with_workspace
+    from index.workspace import NOTE_FIELDS, note_rows
     from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
 
     if what == "facts":
         claims_of = claim_ids_by_fact(store, filters.incident)
-        return with_workspace(store, "fact", ({**fact_to_record(f), "stance": _stance(f),
-                                               "claim_ids": claims_of.get(f.id, [])}
-                                              for f in store.iter_facts(filters))), FACT_EXPORT_FIELDS + WORKSPACE_FIELDS
+        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
+                for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
     if what == "figures":
         return figure_rows(store, filters), FIGURE_FIELDS
     if what == "claims":
         return (c for c in read_claims(store, filters)), CLAIM_FIELDS
     if what == "events":
         return (e for e in read_events(store, filters)), EVENT_FIELDS
-    return (with_workspace(store, "article", (a.to_record() for a in store.iter_articles(filters))),
-            Article.EXPORT_FIELDS + WORKSPACE_FIELDS)
+    if what == "notes":
+        return note_rows(store, filters), NOTE_FIELDS
+    return (a.to_record() for a in store.iter_articles(filters)), Article.EXPORT_FIELDS

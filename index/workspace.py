@@ -8,9 +8,6 @@ from typing import Any, Iterable, Iterator, Optional
 
 from index.store import Store
 
-WORKSPACE_FIELDS = ("starred", "tags", "note")  # added to exported articles and facts
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -49,22 +46,41 @@ def starred_article_ids(store: Store) -> set[str]:
                   if doc.get("starred") and doc.get("article_id")}
 
 
-def with_workspace(store: Store, kind: str, records: Iterable[dict[str, Any]], key: str = "id",
-                   batch: int = 500) -> Iterator[dict[str, Any]]:
-    """Records with the analyst's star, tags (joined by "; " nowhere: a list) and note added."""
-    chunk: list[dict[str, Any]] = []
+NOTE_FIELDS = ("kind", "id", "article_id", "starred", "tags", "note", "updated", "text", "title", "source",
+               "language", "published", "url")
 
-    def flush() -> Iterator[dict[str, Any]]:
-        notes = store.workspace(kind, [r[key] for r in chunk])
-        for record in chunk:
-            doc = notes.get(record[key]) or {}
-            yield {**record, "starred": bool(doc.get("starred")), "tags": doc.get("tags") or [],
-                   "note": doc.get("note") or ""}
 
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= batch:
-            yield from flush()
-            chunk = []
-    if chunk:
-        yield from flush()
+def note_rows(store: Store, filters=None) -> Iterator[dict[str, Any]]:
+    """`export --what notes`: every starred, tagged or noted article and fact, with what it is and where it came
+    from (its headline or sentence, outlet, time and link), oldest note first; within the filters when given."""
+    from index.query import Filters
+
+    filters = filters or Filters()
+    docs = {kind: store.workspace(kind) for kind in ("article", "fact")}
+    article_ids = sorted(set(docs["article"]) | {d.get("article_id") for d in docs["fact"].values()} - {None})
+    briefs = store.article_briefs(article_ids) if article_ids else {}
+    facts = {f.id: f for group in store.facts_for(sorted({d.get("article_id") for d in docs["fact"].values()}
+                                                        - {None})).values() for f in group} if docs["fact"] else {}
+    rows = []
+    for kind, notes in docs.items():
+        for key, doc in notes.items():
+            article_id = key if kind == "article" else doc.get("article_id")
+            brief = briefs.get(article_id)
+            if brief is None or not _in_scope(brief, filters):
+                continue
+            fact = facts.get(key)
+            rows.append({"kind": kind, "id": key, "article_id": article_id, "starred": bool(doc.get("starred")),
+                         "tags": doc.get("tags") or [], "note": doc.get("note") or "", "updated": doc.get("updated"),
+                         "text": fact.sentence if fact else brief["title"], "title": brief["title"],
+                         "source": brief["source"], "language": brief["language"], "published": brief["published"],
+                         "url": brief["url"]})
+    yield from sorted(rows, key=lambda r: (r["updated"] or "", r["id"]))
+
+
+def _in_scope(brief: dict, filters) -> bool:
+    """Whether a noted article passes the export's language, source and date filters."""
+    day = (brief.get("published") or "")[:10]
+    return ((not filters.lang or brief.get("language") == filters.lang)
+            and (not filters.source or brief.get("source") == filters.source)
+            and (not filters.since or day >= filters.since.isoformat())
+            and (not filters.until or (day and day <= filters.until.isoformat())))

@@ -9,7 +9,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
@@ -79,16 +79,16 @@ def dashboard_process(store: str) -> Iterator[tuple[str, subprocess.Popen]]:
 
 
 @contextmanager
-def browser_page() -> Iterator:
-    """A fresh headless Chromium page (downloads allowed)."""
+def browser_page(viewport: Optional[dict] = None, mobile: bool = False) -> Iterator:
+    """A fresh headless Chromium page (downloads allowed); a phone's viewport and touch when mobile."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
-                                          locale="en-IN")
+            context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, accept_downloads=True,
+                                          locale="en-IN", is_mobile=mobile, has_touch=mobile)
             yield context.new_page()
         finally:
             browser.close()

@@ -155,13 +155,18 @@ def test_workspace_survives_reprocess_and_reindex_and_shows_in_exports_and_diges
         store.close()
 
     capsys.readouterr()
-    assert main(["export", "--what", "articles", "--store", copy]) == 0
-    records = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert records[article.id]["starred"] is True and records[article.id]["note"] == "NIA joins the probe"
-    assert records[other.id]["starred"] is False and records[other.id]["tags"] == []
-    assert main(["export", "--what", "facts", "--store", copy]) == 0
-    facts = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert facts[fact.id]["starred"] is True
+    assert main(["export", "--what", "notes", "--store", copy]) == 0
+    rows = {r["id"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert set(rows) == {article.id, fact.id}
+    assert rows[article.id] | {"updated": None} == {
+        "kind": "article", "id": article.id, "article_id": article.id, "starred": True,
+        "tags": ["key report", "ransom"], "note": "NIA joins the probe", "updated": None, "text": article.title,
+        "title": article.title, "source": article.source, "language": article.language,
+        "published": article.published, "url": article.url}
+    assert rows[fact.id]["text"] == fact.sentence and rows[fact.id]["article_id"] == article.id
+    assert main(["export", "--what", "notes", "--lang", "en" if article.language == "hi" else "hi",
+                 "--store", copy]) == 0
+    assert capsys.readouterr().out == "", "notes follow the filters"
     assert main(["digest", "--since", "2000-01-01", "--store", copy]) == 0
     digest = capsys.readouterr().out
     notes = digest.split("## Analyst notes", 1)[1]

@@ -295,3 +295,16 @@ def test_star_tags_and_note_survive_a_reload_and_a_reprocess(served, crawled):
         db = open_store(store)
         annotate(db, "article", article.id, False, [], "")  # the shared store goes back as it was
         db.close()
+
+
+def test_a_page_of_reports_stays_short_on_a_phone(served):
+    _store, base = served
+    with browser_page(viewport={"width": 390, "height": 844}, mobile=True) as page:
+        page.goto(base + "/")
+        settle(page)
+        items = page.locator(".pr-item").count()
+        height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.screenshot(path=str(ARTIFACTS / "timeline-phone.png"), full_page=True)
+    assert items >= 10
+    assert height / items < 260, f"{height} px for {items} reports"  # one compact block per report
+    print(f"phone: {height} px for {items} reports")

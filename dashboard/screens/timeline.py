@@ -174,7 +174,7 @@ if found is not None:
     choices = ["articles", "facts", "figures"]
 else:
     st.caption("The same rows as `prahari export` with the sidebar's filters.")
-    choices = ["articles", "facts", "figures", "claims", "events"]
+    choices = ["articles", "facts", "figures", "claims", "events", "notes"]
 what = st.radio("What", choices, horizontal=True, key="export_what")
 fmt = st.radio("Format", ["csv", "xlsx", "jsonl"], horizontal=True, key="export_format")
 mime = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -483,7 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "each day the reports name. stix (claims/events as a STIX 2.1 bundle for "
                                    "OpenCTI/MISP) and timesketch (JSONL for a Timesketch timeline) are for claims "
                                    "and events.")
-    p.add_argument("--what", choices=("articles", "facts", "figures", "claims", "events"), default="articles")
+    p.add_argument("--what", choices=("articles", "facts", "figures", "claims", "events", "notes"), default="articles",
+                   help="notes: every report and fact you starred, tagged or noted in the dashboard, with its "
+                        "headline or sentence, outlet and link")
     p.add_argument("--format", choices=("jsonl", "json", "csv", "xlsx", "stix", "timesketch"), default="jsonl")
     p.add_argument("--out", metavar="FILE", help="write here instead of standard output")
     _add_filters(p, irrelevant=True)

@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape as _xml_escape
 from index.ledger import read_claims
 from index.query import Filters
 from index.store import Store
+from index.workspace import note_rows
 from prahari.highlight import fact_marks, segments
 from prahari.model import Article, Fact
 from prahari.times import shown
@@ -42,23 +43,8 @@ def build_digest(store: Store, since: str, filters: Filters) -> dict:
 
 
 def analyst_notes(store: Store, since: str) -> list[dict]:
-    """Articles and facts an analyst starred, tagged or noted at or after `since`: what, where, and the note."""
-    notes = []
-    for kind in ("article", "fact"):
-        docs = {key: doc for key, doc in store.workspace(kind).items() if (doc.get("updated") or "") >= since}
-        if not docs:
-            continue
-        if kind == "article":
-            briefs = store.article_briefs(list(docs))
-            found = {key: (b["title"], b["url"], b["source"]) for key, b in briefs.items()}
-        else:
-            facts = store.facts_for(sorted({d.get("article_id") for d in docs.values() if d.get("article_id")}))
-            found = {f.id: (f.sentence, f.url, f.source) for group in facts.values() for f in group if f.id in docs}
-        for key, doc in docs.items():
-            if key in found:
-                text, url, source = found[key]
-                notes.append({"kind": kind, "id": key, "text": text, "url": url, "source": source, **doc})
-    return sorted(notes, key=lambda n: n["updated"])
+    """Articles and facts an analyst starred, tagged or noted at or after `since` (rows of `export --what notes`)."""
+    return [row for row in note_rows(store) if (row["updated"] or "") >= since]
 
 
 def _note_line(note: dict) -> str:
