@@ -42,6 +42,8 @@ def _entity_label(entity_id: str) -> str:
     return " / ".join(dict.fromkeys(names))
 
 
+timeline_page = st.Page("screens/timeline.py", title="Timeline", icon=":material/timeline:", default=True)
+
 with st.sidebar:
     st.title("प्रहरी Prahari")
     new_count = data.count_articles(url, filters_key(Filters(
@@ -68,7 +70,7 @@ view = view_from_widgets(st.session_state)
 with st.sidebar.expander("Saved views", icon=":material/bookmarks:"):
     for name, saved in data.workspace(url, "search").items():
         left, right = st.columns([5, 1])
-        left.page_link("screens/timeline.py", label=name, icon=":material/search:",
+        left.page_link(timeline_page, label=name, icon=":material/search:",
                        query_params={k: v if len(v) > 1 else v[0] for k, v in parse_qs(saved["query"]).items()})
         if right.button("✕", key=f"forget_{name}", help=f"Forget “{name}”"):
             data.delete_search(url, name)
@@ -83,7 +85,7 @@ st.session_state["synced_view"] = view.key()
 st.session_state["view"] = view
 
 pages = [
-    st.Page("screens/timeline.py", title="Timeline", icon=":material/timeline:", default=True),
+    timeline_page,
     st.Page("screens/whats_new.py", title=f"What's new ({new_count})", icon=":material/fiber_new:", url_path="new"),
     st.Page("screens/claims.py", title="Claims", icon=":material/fact_check:", url_path="claims"),
     st.Page("screens/events.py", title="Events", icon=":material/event_note:", url_path="events"),

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 import streamlit as st
 
 from dashboard.render import SOURCES_SHOWN
-from dashboard.view import filters_from_key
+from dashboard.view import DayPage, filters_from_key
 from index.export import export_bytes, records_for, records_for_articles
 from index.export import figure_rows as export_figure_rows
 from index.ledger import read_claims, read_events
@@ -126,14 +126,16 @@ def found_fact_days(url: str, article_ids: tuple[str, ...]) -> list[dict]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def articles_between(url: str, key: str, first_day: Optional[str], last_day: Optional[str]) -> list[Article]:
-    """Every article in the view published on these days (a page of whole days), oldest first."""
+def articles_on_page(url: str, key: str, page: DayPage) -> list[Article]:
+    """The articles of one page of the list (its days, or its part of one big day), oldest first."""
     filters = filters_from_key(key)
-    if first_day:
-        filters = replace(filters, since=date.fromisoformat(first_day), until=date.fromisoformat(last_day))
+    if page.first is None:  # undated articles sort after every dated one
+        with _store(url) as store:
+            total = store.count_articles(filters)
+            return store.list_articles(filters, page.count, max(total - page.count, 0))
+    filters = replace(filters, since=date.fromisoformat(page.first), until=date.fromisoformat(page.last))
     with _store(url) as store:
-        found = store.list_articles(filters, 10_000)
-    return found if first_day else [a for a in found if day_of(a) is None]
+        return store.list_articles(filters, page.count, page.offset)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -102,24 +102,56 @@ def filters_from_key(key: str) -> Filters:
     return Filters(**data)
 
 
-def day_pages(days: list[dict], size: int) -> list[tuple[Optional[str], Optional[str], int]]:
-    """Split per-day counts ({day, count}, any order, several rows a day) into pages of whole days holding
-    about `size` articles: (first day, last day, articles). Undated articles get a last page of their own."""
+@dataclass(frozen=True)
+class DayPage:
+    """One page of the list: whole days from first to last; a day too big for one page is cut into parts
+    (offset and count within that day)."""
+
+    first: Optional[str]
+    last: Optional[str]
+    count: int
+    offset: int = 0
+    part: int = 0  # 1, 2, … when one day is cut into parts; 0 for whole days
+    parts: int = 0
+
+    def label(self) -> str:
+        days = self.first or "undated" if self.first == self.last else f"{self.first} – {self.last}"
+        return days + (f" (part {self.part} of {self.parts})" if self.parts else "")
+
+
+def day_pages(days: list[dict], size: int, most: int = 0) -> list[DayPage]:
+    """Split per-day counts ({day, count}, several rows a day allowed) into pages of whole days holding about
+    `size` articles. A day with more than `most` (default 4 × size) is cut into parts of `size`, so no page
+    grows without bound; undated articles come last."""
+    most = most or 4 * size
     per_day: dict[Optional[str], int] = {}
     for row in days:
         per_day[row["day"]] = per_day.get(row["day"], 0) + row["count"]
-    pages: list[tuple[Optional[str], Optional[str], int]] = []
-    first, last, held = None, None, 0
-    for day in sorted(d for d in per_day if d):
-        if held and held + per_day[day] > size:
-            pages.append((first, last, held))
-            first, held = None, 0
-        first, last, held = first or day, day, held + per_day[day]
-    if held:
-        pages.append((first, last, held))
-    if per_day.get(None):
-        pages.append((None, None, per_day[None]))
-    return pages or [(None, None, 0)]
+    pages: list[DayPage] = []
+    run: list[str] = []
+    held = 0
+
+    def close_run() -> None:
+        nonlocal run, held
+        if run:
+            pages.append(DayPage(run[0], run[-1], held))
+        run, held = [], 0
+
+    for day in [d for d in sorted(d for d in per_day if d)] + ([None] if per_day.get(None) else []):
+        count = per_day[day]
+        if count > most or day is None:
+            close_run()
+            parts = -(-count // size) if count > most else 0
+            for part in range(max(parts, 1)):
+                pages.append(DayPage(day, day, min(size, count - part * size) if parts else count, part * size,
+                                     part + 1 if parts else 0, parts))
+            continue
+        if held and held + count > size:
+            close_run()
+        run.append(day)
+        held += count
+    close_run()
+    return pages or [DayPage(None, None, 0)]
 
 
 def yesterday() -> date:

@@ -179,3 +179,41 @@ def test_claims_page_filters_by_status_and_slot_from_the_url(app, crawled):
     status.set_value("corroborated").run()
     assert query(app, "status") == ["corroborated"] and query(app, "slot") == ["servers_affected"]
     assert "No claims in this view" in app.info[0].value  # every server count is disputed
+
+
+def test_pages_hold_whole_days_and_cut_only_a_day_too_big_for_one():
+    from dashboard.view import DayPage, day_pages
+
+    days = [{"day": "2022-11-23", "language": "hi", "count": 10}, {"day": "2022-11-23", "language": "en", "count": 8},
+            {"day": "2022-11-24", "language": "en", "count": 9}, {"day": "2022-11-25", "language": "hi", "count": 130},
+            {"day": "2022-11-26", "language": "en", "count": 3}]
+    assert day_pages(days, 25) == [
+        DayPage("2022-11-23", "2022-11-23", 18), DayPage("2022-11-24", "2022-11-24", 9),
+        DayPage("2022-11-25", "2022-11-25", 25, 0, 1, 6), DayPage("2022-11-25", "2022-11-25", 25, 25, 2, 6),
+        DayPage("2022-11-25", "2022-11-25", 25, 50, 3, 6), DayPage("2022-11-25", "2022-11-25", 25, 75, 4, 6),
+        DayPage("2022-11-25", "2022-11-25", 25, 100, 5, 6), DayPage("2022-11-25", "2022-11-25", 5, 125, 6, 6),
+        DayPage("2022-11-26", "2022-11-26", 3)]
+    assert day_pages(days[:3], 30) == [DayPage("2022-11-23", "2022-11-24", 27)]
+    assert day_pages(days[:3], 30)[0].label() == "2022-11-23 – 2022-11-24"
+    assert day_pages([], 25) == [DayPage(None, None, 0)]
+
+
+def test_a_view_saved_by_name_comes_back_as_a_link_and_can_be_forgotten(app, crawled):
+    app.query_params["lang"] = "hi"
+    app.query_params["q"] = "फिरौती"
+    app.run()
+    app.text_input(key="saved_name").set_value("फिरौती, Hindi only").run()
+    next(b for b in app.button if b.label == "Save this view").click().run()
+    assert not app.exception
+    store = open_store(crawled[0])
+    saved = store.workspace("search")
+    store.close()
+    assert list(saved) == ["फिरौती, Hindi only"]
+    assert dict(p.split("=", 1) for p in saved["फिरौती, Hindi only"]["query"].split("&")) == {
+        "q": "%E0%A4%AB%E0%A4%BF%E0%A4%B0%E0%A5%8C%E0%A4%A4%E0%A5%80", "lang": "hi"}
+    links = [link for link in app.get("page_link") if link.proto.label == "फिरौती, Hindi only"]
+    assert links, "the saved view is listed in the sidebar"
+    next(b for b in app.button if b.key == "forget_फिरौती, Hindi only").click().run()
+    store = open_store(crawled[0])
+    assert store.workspace("search") == {}
+    store.close()

@@ -36,13 +36,14 @@ st.html(STYLE + figure_summary_html(table.to_dict("records")))
 table["event_date"] = pd.to_datetime(table["event_date"], errors="coerce").dt.date
 table["published"] = pd.to_datetime(table["published"], errors="coerce", utc=True).dt.tz_convert(IST)
 table = table.sort_values(["event_date", "published"], na_position="last")
-shown = table[["event_date", "figure", "title", "source", "language", "qualifier", "kind", "unit", "sentence",
-               "published", "url", "value"]]
+shown = table[["event_date", "figure", "title", "source", "language", "stance", "qualifier", "kind", "unit",
+               "sentence", "published", "url", "value"]]
 st.dataframe(shown, hide_index=True, width="stretch", height=min(36 * (len(shown) + 1) + 2, 720), column_config={
     "event_date": st.column_config.DateColumn("event date", format="YYYY-MM-DD"),
     "figure": st.column_config.TextColumn("figure", width="medium"),
     "title": st.column_config.TextColumn("headline", width="large"),
     "source": "outlet",
+    "stance": st.column_config.TextColumn("stance", help="asserted, attributed (sources say, allegedly) or denied"),
     "sentence": st.column_config.TextColumn("sentence", width="large"),
     "published": st.column_config.DatetimeColumn("published (IST)", format="YYYY-MM-DD HH:mm"),
     "url": st.column_config.LinkColumn("link", display_text="original ↗"),

@@ -109,11 +109,12 @@ st.altair_chart(strip.properties(height=24), width="stretch")
 pages = day_pages(days, data.PAGE_SIZE)
 asked = st.query_params.get("page", "1")
 page = min(max(int(asked) if asked.isdigit() else 1, 1), len(pages))
-first_day, last_day, on_page = pages[page - 1]
+shown_page = pages[page - 1]
 total = sum(row["count"] for row in days)
 if found is not None:
-    articles = [a for a in found if (data.day_of(a) is None if first_day is None else
-                                     first_day <= (data.day_of(a) or "") <= last_day)]
+    on_days = [a for a in found if data.day_of(a) == shown_page.first or (
+        shown_page.first is not None and shown_page.first <= (data.day_of(a) or "") <= shown_page.last)]
+    articles = on_days[shown_page.offset:shown_page.offset + shown_page.count]
     capped = " (the best 1,000)" if len(found) >= data.SEARCH_LIMIT else ""
     starred_note = " starred" if view.starred else ""
     if view.q:
@@ -121,7 +122,7 @@ if found is not None:
     else:
         st.write(f"**{total}** starred articles, in time order")
 else:
-    articles = data.articles_between(url, key, first_day, last_day)
+    articles = data.articles_on_page(url, key, shown_page)
     st.write(f"**{total}** articles")
 
 
@@ -133,9 +134,8 @@ def pager(where: str) -> None:
     if left.button("‹ Earlier", key=f"prev_{where}", disabled=page == 1, width="stretch"):
         st.query_params["page"] = str(page - 1)
         st.rerun()
-    days_shown = first_day if first_day == last_day else f"{first_day} – {last_day}"
-    middle.markdown(f"<div style='text-align:center'>Page {page} of {len(pages)} · {days_shown} · "
-                    f"{on_page} articles</div>", unsafe_allow_html=True)
+    middle.markdown(f"<div style='text-align:center'>Page {page} of {len(pages)} · {shown_page.label()} · "
+                    f"{shown_page.count} articles</div>", unsafe_allow_html=True)
     if right.button("Later ›", key=f"next_{where}", disabled=page == len(pages), width="stretch"):
         st.query_params["page"] = str(page + 1)
         st.rerun()

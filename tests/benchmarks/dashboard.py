@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from index.store import open_store
@@ -41,6 +42,9 @@ def build_big_store(url: str, count: int = BIG) -> None:
     store.close()
 
 
+COUNT_LINE = re.compile(r"^\d+ articles$")  # the timeline's "N articles" line
+
+
 def time_dashboard(store_url: str) -> tuple[float, float, float]:
     """(seconds to the first rendered timeline, seconds for a language filter change, peak MB of the dashboard
     process) in Chromium."""
@@ -50,11 +54,11 @@ def time_dashboard(store_url: str) -> tuple[float, float, float]:
         page.locator(".pr-item").first.wait_for(timeout=120_000)
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=120_000)
         first = time.monotonic() - started
-        before = page.get_by_text(" articles · page 1 of").first.inner_text()
+        before = page.get_by_text(COUNT_LINE).first.inner_text()
         started = time.monotonic()
         page.locator('[data-testid="stSidebar"] label').filter(has_text="हिन्दी").click()
         page.wait_for_function(
-            "(before) => [...document.querySelectorAll('p')].some(p => p.innerText.includes(' articles · page 1 of') "
+            "(before) => [...document.querySelectorAll('p')].some(p => /^\\d+ articles$/.test(p.innerText) "
             "&& p.innerText !== before) && !document.querySelector('[data-testid=\"stSkeleton\"]')",
             arg=before, timeout=120_000)
         change = time.monotonic() - started
