@@ -6,7 +6,8 @@ import html
 import re
 from typing import Optional
 
-from prahari.highlight import fact_marks, search_spans, segments, snippet, split_at
+from nlp.snippets import search_spans, snippet
+from prahari.highlight import fact_marks, segments, split_at
 from prahari.times import shown
 from prahari.model import Article, Fact
 

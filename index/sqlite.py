@@ -161,7 +161,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     """),
     # v11: the analysts' workspace (stars, tags and notes on articles and facts; saved searches).
     (11, """
-    CREATE TABLE workspace (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key));
+    CREATE TABLE IF NOT EXISTS workspace (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key));
     """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]

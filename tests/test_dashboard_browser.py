@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 import io
 
 import pytest
@@ -207,31 +207,23 @@ def test_clicking_a_day_bar_filters_to_that_day(served):
     store, base = served
     db = open_store(store)
     busiest = max(db.timeline(Filters()), key=lambda r: r["count"])
-    that_day = db.count_articles(Filters(since=date.fromisoformat(busiest["day"]), until=date.fromisoformat(busiest["day"])))
+    day = date.fromisoformat(busiest["day"])
+    expected = db.count_articles(Filters(since=day, until=day))
     db.close()
     with browser_page() as page:
         page.goto(base + "/")
         settle(page)
         chart = page.locator('[data-testid="stVegaLiteChart"]').first
-        chart.locator("canvas, svg").first.wait_for(timeout=TIMEOUT)
-        page.wait_for_timeout(500)  # the bars draw after the canvas appears
-        box = chart.bounding_box()
-        # Walk across the chart at bar height until a click lands on a bar and the view narrows to one day.
-        for step in range(12, 400):
-            x = box["x"] + box["width"] * step / 400
-            page.mouse.click(x, box["y"] + box["height"] * 0.75)
-            page.wait_for_timeout(60)
-            if "since=" in page.url:
-                break
-        page.wait_for_url("**until=**", timeout=TIMEOUT)
-        since = page.url.split("since=")[1][:10]
-        assert page.url.split("until=")[1][:10] == since
-        db = open_store(store)
-        expected = db.count_articles(Filters(since=date.fromisoformat(since), until=date.fromisoformat(since)))
-        db.close()
+        # Vega draws each bar as an SVG mark labelled with its day, language and count.
+        bar = chart.locator(f'[role="graphics-symbol"][aria-label^="day: {day.isoformat()};"]').first
+        bar.wait_for(timeout=TIMEOUT)
+        bar.click()
+        page.wait_for_url(f"**until={day.isoformat()}**", timeout=TIMEOUT)
+        assert f"since={day.isoformat()}" in page.url
         wait_for_text(page, f"{expected} articles")
-        assert page.get_by_role("heading", name=since).count() == 1
-    assert that_day >= 1
+        settle(page)
+        assert page.get_by_role("heading", name=day.isoformat()).count() == 1
+        assert page.get_by_role("heading", name=(day - timedelta(days=1)).isoformat()).count() == 0
 
 
 def test_the_figures_page_reads_figures_as_written(served):

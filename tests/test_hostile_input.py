@@ -230,7 +230,7 @@ def test_dashboard_never_renders_markdown_from_the_query(dashboard_app):
     app.query_params["q"] = "ransom [Session expired, log in](http://evil.example/login) ![t](http://evil.example/t.png)"
     app.run()
     assert not app.exception
-    shown = "\n".join(m.value for m in app.markdown)
+    shown = "\n".join(m.value for m in [*app.markdown, *app.info, *app.caption])
     assert "](http" not in shown.replace("\\](", "").replace("\\]\\(", ""), shown
     assert "\\[Session expired" in shown
 
