@@ -77,8 +77,11 @@ with st.sidebar.expander("Saved views", icon=":material/bookmarks:"):
             st.rerun()
     name = st.text_input("Name this view", key="saved_name", placeholder="Ransom, both languages")
     if st.button("Save this view", icon=":material/bookmark_add:", disabled=not name.strip()):
-        data.save_search(url, name, urlencode(view.to_query(), doseq=True))
-        st.rerun()
+        problem = data.save_search(url, name, urlencode(view.to_query(), doseq=True))
+        if problem:
+            st.error(literal(f"Not saved: {problem}"))
+        else:
+            st.rerun()
 
 sync_query(st.query_params, view)
 st.session_state["synced_view"] = view.key()

@@ -28,7 +28,7 @@ from index.workspace import save_search as keep_search
 from index.workspace import starred_article_ids
 from prahari.app.entities import entity_summary
 from prahari.config import store_url
-from prahari.errors import QuerySyntaxError
+from prahari.errors import PrahariError, QuerySyntaxError
 from prahari.model import Article, Fact
 
 TTL = 300  # seconds: an update running beside the dashboard shows up within five minutes
@@ -233,14 +233,24 @@ def workspace(url: str, kind: str, keys: Optional[tuple[str, ...]] = None) -> di
 
 
 def annotate(url: str, kind: str, key: str, starred: bool, tags: list[str], note: str,
-             article_id: Optional[str] = None) -> None:
-    with _store(url) as store:
-        set_annotation(store, kind, key, starred, tags, note, article_id)
+             article_id: Optional[str] = None) -> Optional[str]:
+    """Save a star, tags and note; None, or the one-line reason it could not be saved."""
+    try:
+        with _store(url) as store:
+            set_annotation(store, kind, key, starred, tags, note, article_id)
+    except PrahariError as exc:
+        return str(exc)
+    return None
 
 
-def save_search(url: str, name: str, query: str) -> None:
-    with _store(url) as store:
-        keep_search(store, name, query)
+def save_search(url: str, name: str, query: str) -> Optional[str]:
+    """Keep a view under a name; None, or the one-line reason it could not be saved."""
+    try:
+        with _store(url) as store:
+            keep_search(store, name, query)
+    except PrahariError as exc:
+        return str(exc)
+    return None
 
 
 def delete_search(url: str, name: str) -> None:

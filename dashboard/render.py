@@ -19,7 +19,8 @@ STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em
          ".pr-snippet{color:#333}.pr-note{color:#8a5a00;font-size:.9em;margin:.15em 0}"
          # On a phone: the first fact only, in at most three lines (the article view has them all).
          "@media (max-width:640px){.pr-item{margin-bottom:.5em}.pr-fact{margin-left:.3em;display:-webkit-box;"
-         "-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden}.pr-fact.pr-more{display:none}}"
+         "-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden;font-size:.88em}.pr-fact.pr-more{display:none}"
+         "[data-testid=stMainBlockContainer] [data-testid=stVerticalBlock]{gap:.45rem}}"
          "</style>")
 
 

@@ -654,6 +654,9 @@ class ElasticsearchStore(Store):
         return hashlib.sha1(f"{kind}\n{key}".encode("utf-8")).hexdigest()
 
     def put_workspace(self, kind: str, docs: dict[str, Optional[dict]]) -> None:
+        if "workspace" in self.absent:
+            raise StoreError(f"the store at {self.node} predates the analysts' workspace: run `prahari update` on it "
+                             "once to add it")
         gone = [self._workspace_id(kind, key) for key, doc in docs.items() if doc is None]
         self._replace_docs("workspace", [{"ids": {"values": gone}}] if gone else [], [
             (self._workspace_id(kind, key), {"kind": kind, "key": key, "doc": doc})

@@ -11,7 +11,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from dashboard import data
-from dashboard.render import STYLE, article_text_html, legend_html, member_html
+from dashboard.render import STYLE, article_text_html, legend_html, literal, member_html
 from dashboard.view import FILTER_KEYS
 from prahari.times import shown
 
@@ -43,9 +43,12 @@ with st.form("annotate_article"):
                          placeholder="key report, ransom, denial")
     text = st.text_area("Note", value=note.get("note") or "", placeholder="Why this report matters …", height=90)
     if st.form_submit_button("Save", icon=":material/bookmark:"):
-        data.annotate(url, "article", article.id, starred, tags.split(","), text)
-        st.toast("Saved")
-        st.rerun()
+        problem = data.annotate(url, "article", article.id, starred, tags.split(","), text)
+        if problem:
+            st.error(literal(f"Not saved: {problem}"))
+        else:
+            st.toast("Saved")
+            st.rerun()
 if note.get("updated"):
     st.caption(f"Last saved {shown(note['updated'])}")
 
@@ -61,12 +64,14 @@ if facts:
                             column_config={"id": None, "sentence": st.column_config.TextColumn(width="large"),
                                            "★": st.column_config.CheckboxColumn("★", width="small")})
     if st.button("Save fact notes", icon=":material/bookmark:"):
-        for before, after in zip(table.to_dict("records"), edited.to_dict("records")):
-            if before != after:
-                data.annotate(url, "fact", after["id"], bool(after["★"]), str(after["tags"] or "").split(","),
-                              str(after["note"] or ""), article_id=article.id)
-        st.toast("Saved")
-        st.rerun()
+        problems = [data.annotate(url, "fact", after["id"], bool(after["★"]), str(after["tags"] or "").split(","),
+                                  str(after["note"] or ""), article_id=article.id)
+                    for before, after in zip(table.to_dict("records"), edited.to_dict("records")) if before != after]
+        if any(problems):
+            st.error(literal(f"Not saved: {next(p for p in problems if p)}"))
+        else:
+            st.toast("Saved")
+            st.rerun()
 
 st.html(STYLE + f"<div class='pr-meta'>Marked: {legend_html()}</div>" + article_text_html(article))
 
