@@ -81,13 +81,18 @@ FILTER_KEYS = ("q", "incident", "since", "until", "lang", "source", "entity", "k
 def sync_query(params, view: View) -> None:
     """Write the view into st.query_params, touching only the filter keys (pages keep their own)."""
     wanted = view.to_query()
+    changed = False
     for key in FILTER_KEYS:
         if key in wanted:
             value = wanted[key]
             if params.get_all(key) != (value if isinstance(value, list) else [value]):
                 params[key] = value
+                changed = True
         elif key in params:
             del params[key]
+            changed = True
+    if changed and "page" in params:
+        del params["page"]  # another view starts at its first page
 
 
 def filters_key(filters: Filters) -> str:

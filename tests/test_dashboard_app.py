@@ -217,3 +217,16 @@ def test_a_view_saved_by_name_comes_back_as_a_link_and_can_be_forgotten(app, cra
     store = open_store(crawled[0])
     assert store.workspace("search") == {}
     store.close()
+
+
+def test_the_page_lives_in_the_url_and_a_new_filter_starts_at_page_one(app):
+    app.query_params["page"] = "2"
+    app.run()
+    assert not app.exception
+    pager = [m.value for m in app.markdown if "Page " in m.value and " of " in m.value]
+    assert len(pager) == 2 and "Page 2 of 2" in pager[0], pager  # above and below the list
+    assert app.subheader[0].value > "2022-11-28"  # page 2 starts after page 1's days
+    app.radio(key="w_lang").set_value("hi").run()
+    assert "page" not in app.query_params
+    assert all("Page 1 of" in m.value for m in app.markdown if "Page " in m.value and " of " in m.value)
+    assert all(s.value <= "2022-12-01" for s in app.subheader[:1]), "the Hindi list starts at its first day"
