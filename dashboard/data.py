@@ -139,7 +139,7 @@ def articles_on_page(url: str, key: str, page: DayPage) -> list[Article]:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def match_words(text: str) -> Optional[tuple[frozenset[str], tuple[str, ...]]]:
+def match_words(text: str) -> Optional[tuple]:
     """The analysed words a search looks for, to mark them in snippets (None for a query that does not parse)."""
     try:
         return query_words(build_search(text))

@@ -53,7 +53,7 @@ def article_text_html(article: Article) -> str:
     return f'<div class="pr-text">{pieces}</div>'
 
 
-def snippet_html(text: str, matches: tuple[frozenset[str], tuple[str, ...]]) -> str:
+def snippet_html(text: str, matches: tuple) -> str:
     """The part of the text around the first search match, with every matched word marked."""
     pieces = snippet(text, search_spans(text, *matches))
     return "".join(f'<mark class="pr-hit">{html.escape(p)}</mark>' if hit else html.escape(p) for p, hit in pieces)
@@ -69,7 +69,7 @@ def note_html(note: Optional[dict]) -> str:
 
 
 def item_html(article: Article, facts: list[Fact], copies: int,
-              matches: Optional[tuple[frozenset[str], tuple[str, ...]]] = None, note: Optional[dict] = None) -> str:
+              matches: Optional[tuple] = None, note: Optional[dict] = None) -> str:
     """One timeline item: headline linked to the article view, the original, source, language, time (IST), story
     size, then the search snippet (matches marked) or the key facts."""
     sources = f" · <b>{copies} sources</b>" if copies > 1 else ""

@@ -267,15 +267,19 @@ def single_script_words(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def match_words(node: Node) -> tuple[frozenset[str], tuple[str, ...]]:
-    """The analysed words a search looks for (exact words, and prefixes of word*), leaving out NOT parts."""
-    exact, prefixes = set(), []
+def match_words(node: Node) -> tuple[frozenset[str], tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """What a search looks for, leaving out NOT parts: single analysed words, prefixes (word*), and phrases
+    (token sequences that count only together)."""
+    words, prefixes, phrases = set(), [], []
     for leaf, negated in _leaves(node):
         if negated:
             continue
         if isinstance(leaf, Term) and leaf.prefix:
             prefixes += leaf.tokens[-1:]
-            exact.update(leaf.tokens[:-1])
-        else:
-            exact.update(leaf.tokens)
-    return frozenset(exact), tuple(prefixes)
+            if len(leaf.tokens) > 1:
+                phrases.append(tuple(leaf.tokens[:-1]))
+        elif len(leaf.tokens) == 1:
+            words.add(leaf.tokens[0])
+        elif leaf.tokens:
+            phrases.append(tuple(leaf.tokens))
+    return frozenset(words), tuple(prefixes), tuple(dict.fromkeys(phrases))

@@ -9,14 +9,24 @@ from nlp.normalize import analyse
 _WORDS = re.compile(r"[^\s\"'“”‘’()\[\]{}<>,;:!?।॥|/]+")
 
 
-def search_spans(text: str, words: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Where the text has a searched word (compared after the same analysis the stores index with)."""
-    spans = []
-    for match in _WORDS.finditer(text):
-        tokens = analyse(match.group())
-        if any(t in words or t.startswith(prefixes) for t in tokens) if prefixes else any(t in words for t in tokens):
-            spans.append((match.start(), match.end()))
-    return spans
+def search_spans(text: str, words: frozenset[str], prefixes: tuple[str, ...],
+                 phrases: tuple[tuple[str, ...], ...] = ()) -> list[tuple[int, int]]:
+    """Where the text has a searched word or a whole searched phrase (compared after the analysis the stores
+    index with), as (start, end) spans of its words, in order."""
+    stream: list[tuple[str, int]] = []  # (token, index of the word it came from)
+    # A full stop ends a sentence more often than it belongs to the word ("hacked."): it is left unmarked.
+    spans = [(m.start(), m.end() - 1 if m.group().endswith(".") and len(m.group()) > 1 else m.end())
+             for m in _WORDS.finditer(text)]
+    for index, (start, end) in enumerate(spans):
+        stream += [(token, index) for token in analyse(text[start:end])]
+    hit: set[int] = set()
+    for position, (token, index) in enumerate(stream):
+        if token in words or (prefixes and token.startswith(prefixes)):
+            hit.add(index)
+        for phrase in phrases:
+            if tuple(t for t, _ in stream[position:position + len(phrase)]) == phrase:
+                hit.update(i for _, i in stream[position:position + len(phrase)])
+    return [spans[i] for i in sorted(hit)]
 
 
 def snippet(text: str, spans: list[tuple[int, int]], width: int = 220) -> list[tuple[str, bool]]:

@@ -159,3 +159,16 @@ def test_figures_read_as_analysts_write_them(text, reads, qualifier):
 
     figure = find_figures(text, "text")[0]
     assert (figure_text(figure), figure.qualifier) == (reads, qualifier)
+
+
+def test_snippet_marks_words_prefixes_and_only_whole_phrases():
+    from index.query import build_search, match_words
+    from nlp.snippets import search_spans, snippet
+
+    text = "जांच एजेंसियां सतर्क। राष्ट्रीय जांच एजेंसी और NIA ने फिरौती की मांग की जांच की। Hackers hacked it."
+    marked = [text[s:e] for s, e in search_spans(text, *match_words(build_search("एनआईए ransom hack*")))]
+    assert marked == ["राष्ट्रीय", "जांच", "एजेंसी", "NIA", "फिरौती", "Hackers", "hacked"]  # not the lone जांच
+    assert search_spans(text, *match_words(build_search("ransom NOT bitcoin"))) == [(text.index("फिरौती"),
+                                                                                     text.index("फिरौती") + 6)]
+    pieces = snippet(text, search_spans(text, *match_words(build_search("hack*"))), width=40)
+    assert pieces[0] == ("… ", False) and ("Hackers", True) in pieces
