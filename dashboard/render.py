@@ -147,5 +147,6 @@ def figure_summary_html(rows: list[dict]) -> str:
         shown = " · ".join(f"<b>{html.escape(text)}</b> <span class='pr-meta'>({len(v['outlets'])} outlet"
                            f"{'s' if len(v['outlets']) != 1 else ''}, from {html.escape(v['first'] or '?')})</span>"
                            for text, v in items[:8])
-        lines.append(f"<div class='pr-fact'><i>{html.escape(unit)}</i>: {shown}</div>")
+        label = {"INR": "money (₹)", "TB": "data (TB)"}.get(unit, unit)
+        lines.append(f"<div class='pr-fact'><i>{html.escape(label)}</i>: {shown}</div>")
     return "<div class='pr-figures'>" + "".join(lines) + "</div>"

@@ -11,6 +11,7 @@ import pytest
 from index.ledger import read_claims
 from index.query import Filters, Scope
 from index.store import open_store
+from prahari.model import RawPage
 from tests.browser import ARTIFACTS, browser_page, chromium_path, dashboard_server
 
 TIMEOUT = 30_000  # ms; the first load after a server start can be slow and blank
@@ -239,6 +240,16 @@ def test_the_figures_page_reads_figures_as_written(served):
         page.screenshot(path=str(ARTIFACTS / "figures.png"), full_page=False)
 
 
+def linked_page_article(store: str) -> str:
+    """An article whose stored page has links (the evidence viewer must not follow them anywhere)."""
+    db = open_store(store)
+    try:
+        return next(a.id for a in db.iter_articles(Filters())
+                    if b'<a href="' in (db.get_page(a.canonical_url) or RawPage("", b"", "")).body)
+    finally:
+        db.close()
+
+
 def test_no_request_leaves_the_dashboard_host(served):
     _store, base = served
     host = base.split("//", 1)[1].split("/", 1)[0]
@@ -248,6 +259,13 @@ def test_no_request_leaves_the_dashboard_host(served):
         for path in ("/", "/?q=ransom", "/claims", "/events", "/entities", "/figures", "/new"):
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
+        # The stored page (evidence) opens sandboxed: its images, styles and links must not reach the publisher.
+        page.goto(base + f"/article?article={linked_page_article(_store)}")
+        page.get_by_text("Stored page as fetched").first.click()
+        stored = page.frame_locator('iframe[title="st.iframe"]').first.frame_locator("iframe")
+        stored.locator("a[href]").first.click(timeout=TIMEOUT)
+        page.wait_for_timeout(1000)
+        page.wait_for_load_state("networkidle")
     elsewhere = sorted({u for u in requested if u.split("//", 1)[-1].split("/", 1)[0] != host
                         and not u.startswith(("data:", "blob:", "about:"))})
     assert requested and elsewhere == [], elsewhere

@@ -80,9 +80,10 @@ if page is not None:
     with st.expander(f"Stored page as fetched {shown(page.fetched_at)} (evidence)"):
         st.caption("The page exactly as stored: scripts do not run and nothing is loaded from the publisher.")
         body = page.body.decode("utf-8", errors="replace")
-        # A sandbox without allow-scripts stops scripts; the CSP stops images, styles and frames from elsewhere.
+        # A sandbox without allow-scripts stops scripts; the CSP stops images, styles and frames from elsewhere;
+        # links open as new windows, which the sandbox (no allow-popups) refuses, so a click goes nowhere.
         guard = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-                 "style-src 'unsafe-inline'; img-src data:\">")
+                 "style-src 'unsafe-inline'; img-src data:\"><base target=\"_blank\">")
         components.html(f'<iframe sandbox="" srcdoc="{html.escape(guard + body, quote=True)}" '
                         'style="width:100%;height:560px;border:1px solid #ccc"></iframe>', height=580)
         st.download_button("Download the stored HTML", data=page.body, file_name=f"{article.id}.html",
