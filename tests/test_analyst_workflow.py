@@ -122,6 +122,7 @@ def test_workspace_survives_reprocess_and_reindex_and_shows_in_exports_and_diges
     from index.query import Filters
     from index.store import open_store
     from index.workspace import annotate, save_search, starred_article_ids
+    from prahari.app.entities import entity_summary
     from prahari.app.cli import main
     from tests.conftest import write_incident
     from tests.test_store_contract import fresh_store
@@ -139,7 +140,10 @@ def test_workspace_survives_reprocess_and_reindex_and_shows_in_exports_and_diges
     annotate(store, "article", other.id, False, [], "")  # everything cleared: the note goes
     save_search(store, "ransom both", "q=ransom+OR+%E0%A4%AB%E0%A4%BF%E0%A4%B0%E0%A5%8C%E0%A4%A4%E0%A5%80")
     page = store.get_page(article.canonical_url)
+    entities = {r["id"]: r for r in entity_summary(store, Filters())}  # the same on both backends
     store.close()
+    assert entities["nia"]["role"] == "investigating" and entities["nia"]["first_mention"] == "2022-11-28"
+    assert entities["aiims"]["articles"] == max(r["articles"] for r in entities.values())
     assert page is not None and article.title.split()[0].encode() in page.body, "the evidence behind the report"
 
     assert main(["reprocess", "--incident", str(incident), "--store", url]) == 0
