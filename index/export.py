@@ -40,7 +40,7 @@ def flat_row(record: dict[str, Any], spreadsheet: bool = False) -> dict[str, Any
 ENTITY_COLUMNS = {"AGENCY": "agencies", "ORG": "organisations", "PERSON": "people", "PLACE": "places"}
 URL_FIELDS = ("url", "canonical_url", "first_url")
 TIME_FIELDS = ("published", "fetched", "first_seen", "event_date", "date", "first_reported", "first_mention",
-               "last_mention")
+               "last_mention", "updated")
 
 
 def spreadsheet_columns(fields: tuple[str, ...]) -> list[str]:
