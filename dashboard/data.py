@@ -104,14 +104,9 @@ def search(url: str, key: str, text: str, limit: int = SEARCH_LIMIT) -> list[Art
     return sorted(found, key=lambda a: (a.published or "", a.id))
 
 
-def day_of(article: Article) -> Optional[str]:
-    """The day an article is filed under (its publication day, as the stores count it)."""
-    return (article.published or article.first_seen or "")[:10] or None
-
-
 def found_day_counts(found: list[Article]) -> list[dict]:
     """Per-day, per-language counts of a search's articles (what the chart shows while searching)."""
-    counted = Counter((day_of(a), a.language) for a in found)
+    counted = Counter((a.filed_day(), a.language) for a in found)
     return [{"day": day, "language": lang, "count": n} for (day, lang), n in sorted(counted.items(),
                                                                                    key=lambda i: (i[0][0] or "", i[0][1]))]
 
@@ -269,7 +264,7 @@ def starred_articles(url: str, key: str) -> list[Article]:
 
 def in_view(article: Article, filters: Filters) -> bool:
     """Whether an article passes the view's filters (for lists built from ids, like the starred one)."""
-    day = day_of(article)
+    day = article.filed_day()
     return ((filters.include_irrelevant or article.relevant)
             and (not filters.incident or article.incident == filters.incident)
             and (not filters.lang or article.language == filters.lang)

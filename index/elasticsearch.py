@@ -310,7 +310,7 @@ class ElasticsearchStore(Store):
     @staticmethod
     def _filter_fields(article: Article) -> dict[str, Any]:
         return {"relevant": bool(article.relevant), "incident": article.incident, "language": article.language,
-                "source": article.source, "day": (article.published or article.first_seen or "")[:10] or None,
+                "source": article.source, "day": article.filed_day(),
                 "first_seen": article.first_seen, "entity_ids": [e.id for e in article.entities],
                 "figure_kinds": sorted({f.kind for f in article.figures})}
 

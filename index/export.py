@@ -8,6 +8,8 @@ import json
 import re
 from typing import IO, Any, Iterable, Iterator, Optional
 
+from index.store import batched
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -191,23 +193,12 @@ def _stance(fact) -> str:
     return stance_of(fact.sentence, fact.language, load_rules())
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def figure_rows(store, filters=None, facts: Optional[Iterable] = None) -> Iterator[dict[str, Any]]:
     """One row per figure: how it reads ("20 of 50 servers"), its raw value, sentence, headline, source and link
     (of the facts in the filters, or of the facts given)."""
     from nlp.claim_values import figure_text
 
-    for facts in _batches(store.iter_facts(filters) if facts is None else facts, 500):
+    for facts in batched(store.iter_facts(filters) if facts is None else facts, 500):
         titles = store.article_briefs(sorted({f.article_id for f in facts if f.figures}))
         for fact in facts:
             for figure in fact.figures:
@@ -219,20 +210,26 @@ def figure_rows(store, filters=None, facts: Optional[Iterable] = None) -> Iterat
                        "source": fact.source, "url": fact.url, "stance": _stance(fact)}
 
 
+def fact_records(store, facts: Iterable, incident: Optional[str]) -> Iterator[dict[str, Any]]:
+    """Exported facts: each with its stance and the claims it backs or opposes (of one incident, or all)."""
+    from index.ledger import claim_ids_by_fact
+    from prahari.model import fact_to_record
+
+    claims_of = claim_ids_by_fact(store, incident)
+    return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])} for f in facts)
+
+
 def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
     """The records of `export --what articles|facts|figures` for these articles (what a search found)."""
-    from index.ledger import claim_ids_by_fact
-    from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
+    from prahari.model import FACT_EXPORT_FIELDS, Article
 
     def facts():
-        for batch in _batches(article_ids, 500):
+        for batch in batched(article_ids, 500):
             for group in store.facts_for(batch).values():
                 yield from group
 
     if what == "facts":
-        claims_of = claim_ids_by_fact(store, None)
-        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
-                for f in facts()), FACT_EXPORT_FIELDS
+        return fact_records(store, facts(), None), FACT_EXPORT_FIELDS
     if what == "figures":
         return figure_rows(store, facts=facts()), FIGURE_FIELDS
     if what != "articles":
@@ -249,14 +246,12 @@ def records_for_articles(store, what: str, article_ids: list[str]) -> tuple[Iter
 
 def records_for(store, what: str, filters) -> tuple[Iterator[dict[str, Any]], tuple[str, ...]]:
     """The records and columns of `export --what WHAT` for these filters (the CLI and the dashboard share it)."""
-    from index.ledger import CLAIM_FIELDS, EVENT_FIELDS, claim_ids_by_fact, read_claims, read_events
+    from index.ledger import CLAIM_FIELDS, EVENT_FIELDS, read_claims, read_events
     from index.workspace import NOTE_FIELDS, note_rows
-    from prahari.model import FACT_EXPORT_FIELDS, Article, fact_to_record
+    from prahari.model import FACT_EXPORT_FIELDS, Article
 
     if what == "facts":
-        claims_of = claim_ids_by_fact(store, filters.incident)
-        return ({**fact_to_record(f), "stance": _stance(f), "claim_ids": claims_of.get(f.id, [])}
-                for f in store.iter_facts(filters)), FACT_EXPORT_FIELDS
+        return fact_records(store, store.iter_facts(filters), filters.incident), FACT_EXPORT_FIELDS
     if what == "figures":
         return figure_rows(store, filters), FIGURE_FIELDS
     if what == "claims":

@@ -351,7 +351,7 @@ class SQLiteStore(Store):
             before = old.get(article.id)
             if before is not None and before["first_seen"]:
                 article.first_seen = before["first_seen"]  # first seen never moves on a re-crawl or reprocess
-            day = (article.published or article.first_seen or "")[:10] or None
+            day = article.filed_day()
             key = id_rowid(article.id)
             relevant = int(article.relevant)
             keys.append((key, article.id, relevant, article.incident, article.language, article.source, day,
@@ -799,19 +799,18 @@ class SQLiteStore(Store):
         self._write(work)
 
     def workspace(self, kind: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
-        if keys is None:
-            rows = self.db.execute("SELECT key, doc FROM workspace WHERE kind=? ORDER BY key", (kind,)).fetchall()
-        else:
-            rows = self._in_chunks("SELECT key, doc FROM workspace WHERE kind=? AND key IN ({marks})", keys,
-                                   prefix=(kind,))
-        return {key: orjson.loads(doc) for key, doc in rows}
+        return self._docs_by_key("workspace", "kind", kind, keys)
 
     def state(self, incident: str, keys: Optional[list[str]] = None) -> dict[str, dict]:
+        return self._docs_by_key("ledger_state", "incident", incident, keys)
+
+    def _docs_by_key(self, table: str, scope: str, value: str, keys: Optional[list[str]]) -> dict[str, dict]:
+        """JSON docs by key from a (scope, key, doc) table: all of one scope's, or those of these keys."""
         if keys is None:
-            rows = self.db.execute("SELECT key, doc FROM ledger_state WHERE incident=?", (incident,)).fetchall()
+            rows = self.db.execute(f"SELECT key, doc FROM {table} WHERE {scope}=? ORDER BY key", (value,)).fetchall()
         else:
-            rows = self._in_chunks("SELECT key, doc FROM ledger_state WHERE incident=? AND key IN ({marks})", keys,
-                                   prefix=(incident,))
+            rows = self._in_chunks(f"SELECT key, doc FROM {table} WHERE {scope}=? AND key IN ({{marks}})", keys,
+                                   prefix=(value,))
         return {key: orjson.loads(doc) for key, doc in rows}
 
     def _replace(self, table: str, key: str, incident: str, docs: list[dict], keys: Optional[list[str]],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional, TypeVar
 
 from index.query import Filters, Node
 from prahari.errors import StoreError
@@ -13,6 +13,19 @@ from prahari.model import Article, Fact, RawPage
 ID_CHUNK = 500  # ids per query when reading facts or story members of many articles
 FACET_SIZE = 50  # values per facet (languages, sources, entities, figure kinds)
 BRIEF_FIELDS = ("id", "story_id", "source", "language", "published", "author", "title", "url")
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items (every loop that reads or writes in batches uses this)."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class CrawlSide(ABC):

@@ -167,6 +167,10 @@ class Article:
         "duplicate_of", "entities", "figures", "dates", "extraction", "archive",
     )
 
+    def filed_day(self) -> Optional[str]:
+        """The day the article is filed under: its publication day, else the day it was first seen."""
+        return (self.published or self.first_seen or "")[:10] or None
+
     def to_record(self) -> dict[str, Any]:
         """The exported JSON object for this article (export schema of DESIGN.md)."""
         return {name: plain(getattr(self, name)) for name in self.EXPORT_FIELDS}

@@ -112,8 +112,8 @@ page = min(max(int(asked) if asked.isdigit() else 1, 1), len(pages))
 shown_page = pages[page - 1]
 total = sum(row["count"] for row in days)
 if found is not None:
-    on_days = [a for a in found if data.day_of(a) == shown_page.first or (
-        shown_page.first is not None and shown_page.first <= (data.day_of(a) or "") <= shown_page.last)]
+    on_days = [a for a in found if a.filed_day() == shown_page.first or (
+        shown_page.first is not None and shown_page.first <= (a.filed_day() or "") <= shown_page.last)]
     articles = on_days[shown_page.offset:shown_page.offset + shown_page.count]
     capped = " (the best 1,000)" if len(found) >= data.SEARCH_LIMIT else ""
     starred_note = " starred" if view.starred else ""
@@ -156,7 +156,7 @@ for article in articles:
     if story in shown:
         continue  # a syndicated copy: folded under the first copy of its story on this page
     shown.add(story)
-    day = data.day_of(article) or "undated"
+    day = article.filed_day() or "undated"
     if day != current_day:
         st.subheader(day)
         current_day = day

@@ -38,7 +38,7 @@ if not articles:
     st.info("Nothing new since then. Run `prahari update` to check the sources again.")
 current_day = None
 for article in articles:
-    day = data.day_of(article) or "undated"
+    day = article.filed_day() or "undated"
     if day != current_day:
         st.subheader(day)
         current_day = day

@@ -7,12 +7,12 @@ runs them all over the stored pages.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Callable, Iterable, Iterator, Optional, TypeVar
+from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from index.store import Store
+from index.store import Store, batched
 from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
 from nlp.extract import extract_page
 from nlp.relevance import score_relevance
@@ -21,19 +21,6 @@ from prahari.incident import Incident, find_incident
 from prahari.model import Article, RawPage, article_id_for
 
 ARTICLE_BATCH = 50  # articles per store transaction in a crawl or reprocess
-T = TypeVar("T")
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of at most `size` items (every loop that writes in batches uses this)."""
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def build_article(page: RawPage) -> Article:

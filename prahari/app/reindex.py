@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from index.query import Filters
-from index.store import WORKSPACE_KINDS, Store
+from index.store import WORKSPACE_KINDS, Store, batched
 from nlp.dedup import band_keys, canonical_url, minhash_signature
-from prahari.app.ingest import batched
 
 PAGE_BATCH = 200  # raw pages per write while copying
 ARTICLE_BATCH = 500  # articles (with their facts) per write while copying

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional
 
 from index.query import Filters, build_search
-from index.store import Store, open_store
+from index.store import Store, batched, open_store
 from prahari.errors import PrahariError
 from prahari.model import Article
 from tests.benchmarks.processes import ProcessTree
@@ -37,10 +37,9 @@ BASELINE_ARTICLES = 10_000  # written the way a crawl writes (small batches, fre
 CRAWL_BATCH = 50  # the crawl's store batch (crawlers.context.CrawlContext.batch_size)
 
 
-def clone_batches(samples: list[Article], count: int, size: int = BATCH) -> Iterator[list[Article]]:
-    """`count` articles cloned from the annotated samples, spread over 200 days and 40 sources, in batches."""
+def clone_articles(samples: list[Article], count: int) -> Iterator[Article]:
+    """`count` articles cloned from the annotated samples, spread over 200 days and 40 sources."""
     start = datetime.fromisoformat("2022-11-23T10:00:00+05:30")
-    batch: list[Article] = []
     for n in range(count):
         sample = samples[n % len(samples)]
         article = copy.copy(sample)  # entities, figures and dates are shared: stores only read them
@@ -56,12 +55,7 @@ def clone_batches(samples: list[Article], count: int, size: int = BATCH) -> Iter
             fact.id = hashlib.sha1(f"{article.id}:{index}".encode()).hexdigest()[:16]
             fact.article_id, fact.url, fact.source, fact.first_seen = article.id, article.url, article.source, None
             article.facts.append(fact)
-        batch.append(article)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        yield article
 
 
 def write_articles(store: Store, samples: list[Article], count: int, bulk: bool = True,
@@ -70,7 +64,7 @@ def write_articles(store: Store, samples: list[Article], count: int, bulk: bool 
     spent = 0.0
     mode = store.bulk() if bulk else contextlib.nullcontext()
     with mode:
-        for batch in clone_batches(samples, count, size):
+        for batch in batched(clone_articles(samples, count), size):
             started = time.perf_counter()
             store.save([], batch)
             spent += time.perf_counter() - started
