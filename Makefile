@@ -28,11 +28,12 @@ browser:
 	else echo "browser tests need: sudo apt-get install -y chromium fonts-noto-core"; fi
 
 # The Elasticsearch tests use $$PRAHARI_TEST_ES_URL, or a node this target starts (scripts/elasticsearch.sh,
-# from Maven Central, cached) on 127.0.0.1:$(TEST_ES_PORT) and stops afterwards, pass or fail.
+# from Maven Central, cached) on 127.0.0.1:$(TEST_ES_PORT) with an empty data directory, and stops afterwards,
+# pass or fail.
 TEST_ES_PORT ?= 9277
 test: install browser
 	@if [ -n "$$PRAHARI_TEST_ES_URL" ]; then $(BIN)/python -m pytest -q tests; else \
-	  ES_PORT=$(TEST_ES_PORT) scripts/elasticsearch.sh start || exit 1; \
+	  ES_PORT=$(TEST_ES_PORT) ES_FRESH=1 scripts/elasticsearch.sh start || exit 1; \
 	  PRAHARI_TEST_ES_URL=http://127.0.0.1:$(TEST_ES_PORT) $(BIN)/python -m pytest -q tests; rc=$$?; \
 	  ES_PORT=$(TEST_ES_PORT) scripts/elasticsearch.sh stop; exit $$rc; fi
 

@@ -3,7 +3,8 @@
 #   scripts/elasticsearch.sh start|stop|status
 # The integ-test-zip distribution comes from Maven Central (mvn dependency:copy) and is cached in
 # ~/.cache/prahari/elasticsearch. Environment: ES_VERSION (8.19.21), ES_PORT (9200), ES_JAVA_HOME
-# (default: the system JDK 17; ES 8 needs Java 17 or 21, ES 9 needs 21+), ES_HEAP (512m).
+# (default: the system JDK 17; ES 8 needs Java 17 or 21, ES 9 needs 21+), ES_HEAP (512m), ES_FRESH (1: start
+# on an empty data directory; the test node does, so test indices never pile up to the node's shard limit).
 set -euo pipefail
 
 ES_VERSION="${ES_VERSION:-8.19.21}"
@@ -47,6 +48,7 @@ healthy() {
 start() {
   if healthy; then echo "elasticsearch: already running at $URL"; return; fi
   fetch
+  if [ "${ES_FRESH:-0}" = 1 ]; then rm -rf "$RUN_DIR/data"; fi
   mkdir -p "$RUN_DIR/data" "$RUN_DIR/logs"
   local as_user=()
   if [ -n "$ES_USER" ]; then
