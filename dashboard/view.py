@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from itertools import accumulate
 from typing import Mapping, Optional
 
 from index.query import Filters, Scope
@@ -124,7 +127,35 @@ class DayPage:
         return days + (f" (part {self.part} of {self.parts})" if self.parts else "")
 
 
-def day_pages(days: list[dict], size: int, most: int = 0) -> list[DayPage]:
+class DayPages(Sequence):
+    """The pages of the list, made when asked for: a million-article view has tens of thousands of pages, and
+    a run only shows one. Kept as segments: a run of whole days (one page), or one big day cut into parts."""
+
+    def __init__(self, segments: list[tuple[Optional[str], Optional[str], int, int]], size: int):
+        self.segments = segments  # (first day, last day, articles, parts: 0 for a run of whole days)
+        self.size = size
+        self.starts = list(accumulate((max(parts, 1) for *_days, parts in segments), initial=0))
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def __getitem__(self, number: int) -> DayPage:  # type: ignore[override]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(number)
+        at = bisect_right(self.starts, number) - 1
+        first, last, count, parts = self.segments[at]
+        if not parts:
+            return DayPage(first, last, count)
+        part = number - self.starts[at]
+        return DayPage(first, last, min(self.size, count - part * self.size), part * self.size, part + 1, parts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+
+def day_pages(days: list[dict], size: int, most: int = 0) -> DayPages:
     """Split per-day counts ({day, count}, several rows a day allowed) into pages of whole days holding about
     `size` articles. A day with more than `most` (default 4 × size) is cut into parts of `size`, so no page
     grows without bound; undated articles come last."""
@@ -132,31 +163,28 @@ def day_pages(days: list[dict], size: int, most: int = 0) -> list[DayPage]:
     per_day: dict[Optional[str], int] = {}
     for row in days:
         per_day[row["day"]] = per_day.get(row["day"], 0) + row["count"]
-    pages: list[DayPage] = []
+    segments: list[tuple[Optional[str], Optional[str], int, int]] = []
     run: list[str] = []
     held = 0
 
     def close_run() -> None:
         nonlocal run, held
         if run:
-            pages.append(DayPage(run[0], run[-1], held))
+            segments.append((run[0], run[-1], held, 0))
         run, held = [], 0
 
     for day in [d for d in sorted(d for d in per_day if d)] + ([None] if per_day.get(None) else []):
         count = per_day[day]
         if count > most or day is None:
             close_run()
-            parts = -(-count // size) if count > most else 0
-            for part in range(max(parts, 1)):
-                pages.append(DayPage(day, day, min(size, count - part * size) if parts else count, part * size,
-                                     part + 1 if parts else 0, parts))
+            segments.append((day, day, count, -(-count // size) if count > most else 0))
             continue
         if held and held + count > size:
             close_run()
         run.append(day)
         held += count
     close_run()
-    return pages or [DayPage(None, None, 0)]
+    return DayPages(segments or [(None, None, 0, 0)], size)
 
 
 def yesterday() -> date:

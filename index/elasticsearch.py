@@ -23,7 +23,8 @@ from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # v2: the searched text also indexes word pairs (index_phrases), for two-word phrases
+READABLE_SCHEMAS = (1, 2)  # a v1 store answers the same searches, its phrases just run the slower way
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
@@ -34,6 +35,9 @@ WRITTEN = ("pages", "articles", "facts", "entities")  # the indices a crawl writ
 ALL_BUCKETS = 65_000  # terms-aggregation size that means "every value" (days, entities)
 KW = {"type": "keyword"}
 TEXT = {"type": "text", "analyzer": "standard"}
+# A two-word phrase ("दिल्ली पुलिस") becomes one term of the word-pair index: scored like a single word, so
+# the best 20 are found without reading the positions of every article holding both words.
+PHRASED_TEXT = {**TEXT, "index_phrases": True}
 OPAQUE = {"type": "object", "enabled": False}
 FILTER_FIELDS = {"relevant": {"type": "boolean"}, "incident": KW, "language": KW, "source": KW, "day": KW,
                  "first_seen": KW, "entity_ids": KW, "figure_kinds": KW}
@@ -42,7 +46,7 @@ MAPPINGS = {
               "body": {"type": "binary"}, "fetched_at": KW, "hint_published": KW, "hint_title": KW,
               "incident": KW},
     "articles": {**FILTER_FIELDS, "id": KW, "url": KW, "canonical_url": KW, "title": TEXT, "text": TEXT,
-                 "title_an": TEXT, "text_an": TEXT, "published": KW, "published_key": KW, "fetched": KW,
+                 "title_an": PHRASED_TEXT, "text_an": PHRASED_TEXT, "published": KW, "published_key": KW, "fetched": KW,
                  "author": KW, "relevance": {"type": "float"}, "story_id": KW, "duplicate_of": KW,
                  "content_hash": KW, "bands": KW, "signature": {"type": "binary"}, "record": OPAQUE},
     "facts": {**FILTER_FIELDS, "id": KW, "article_id": KW, "event_key": KW, "published_key": KW,
@@ -163,7 +167,7 @@ class ElasticsearchStore(Store):
                 raise StoreError(f"{alias} at {self.node} is an index, not a Prahari alias: pick another prefix "
                                  f"({self.node}/myprefix) or delete it")
             meta = next(iter(found.values()))["mappings"].get("_meta", {})
-            if meta.get("prahari_schema") != SCHEMA_VERSION:
+            if meta.get("prahari_schema") not in READABLE_SCHEMAS:
                 raise StoreError(f"index {alias} at {self.node} has Prahari schema {meta.get('prahari_schema')}, "
                                  f"this Prahari writes {SCHEMA_VERSION}: copy it into a new prefix with "
                                  f"`prahari reindex --from {self.url} --to {self.node}/NEWPREFIX`")

@@ -163,6 +163,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     (11, """
     CREATE TABLE IF NOT EXISTS workspace (kind TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key));
     """),
+    # v12: articles per hour first seen are kept too, so "new since yesterday" is a sum, not a scan of the day's
+    # (or, after a backfill, a million) key rows.
+    (12, """
+    INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'seen',
+        substr(COALESCE(first_seen, ''), 1, 13), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -174,6 +180,9 @@ COMMON = 20  # an entity in one article of 20 or more is common: a page of it is
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
 KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
+RANK_WEIGHTS = "0, 3.0, 1.0"  # bm25 column weights: the id (not searched), a title match 3×, the text 1×
+BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit matches before filtering
+SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
 def _fts_quote(token: str) -> str:
@@ -215,13 +224,18 @@ def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
     return sorted((id_rowid(a.id), a.id, _analysed(a.title), _analysed(a.text)) for a in articles)
 
 
+def _seen_hour(first_seen: Optional[str]) -> str:
+    """The hour an article was first seen, as kept in the counts: the first 13 characters of its ISO time."""
+    return (first_seen or "")[:SEEN_HOUR]
+
+
 def _count(counts: dict[tuple, int], sign: int, incident: Optional[str], relevant: int, language: Optional[str],
-           source: Optional[str], day: Optional[str], entity_ids: list[str], kinds: set[str],
-           fact_days: list[Optional[str]]) -> None:
+           source: Optional[str], day: Optional[str], first_seen: Optional[str], entity_ids: list[str],
+           kinds: set[str], fact_days: list[Optional[str]]) -> None:
     """Add (sign=1) or take away (sign=-1) one article's share of the kept counts."""
     scope = (incident or "", int(relevant), language or "", day or "")
     for facet, value in (("incident", incident), ("language", language), ("source", source),
-                         ("day", f"{day or ''}|{language or ''}"),
+                         ("day", f"{day or ''}|{language or ''}"), ("seen", _seen_hour(first_seen)),
                          *(("entity", e) for e in entity_ids), *(("figure_kind", k) for k in kinds),
                          *(("fact_day", d) for d in fact_days)):
         key = (*scope, facet, value or "")
@@ -372,8 +386,8 @@ class SQLiteStore(Store):
             for fact in article.facts:
                 fact.first_seen = fact.first_seen or article.first_seen
                 facts.append((fact.id, article.id, fact.event_date, _dump(fact)))
-            _count(counts, 1, article.incident, relevant, article.language, article.source, day, entity_ids, kinds,
-                   [f.event_date or day for f in article.facts])
+            _count(counts, 1, article.incident, relevant, article.language, article.source, day, article.first_seen,
+                   entity_ids, kinds, [f.event_date or day for f in article.facts])
         # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
         for table in (keys, rows, figures, entity_rows, day_rows, facts):
             table.sort(key=lambda row: row[:2])
@@ -430,7 +444,7 @@ class SQLiteStore(Store):
             facts[row[0]].append((row[1], row[2]))
         for article_id in ids:
             k = old[article_id]
-            _count(counts, -1, k["incident"], k["relevant"], k["language"], k["source"], k["day"],
+            _count(counts, -1, k["incident"], k["relevant"], k["language"], k["source"], k["day"], k["first_seen"],
                    entity_ids[article_id], kinds[article_id], [d or k["day"] for _f, d in facts[article_id]])
         keys = [old[i]["rowid"] for i in ids]
         for sql, values in (("DELETE FROM article_figures WHERE article_id IN ({marks})", ids),
@@ -546,6 +560,22 @@ class SQLiteStore(Store):
                                "GROUP BY value HAVING SUM(count) > 0", [facet, *params]).fetchall()
         return [(value or None, count) for value, count in rows]
 
+    def _count_seen_since(self, filters: Filters) -> Optional[int]:
+        """Articles first seen at or after filters.first_seen_since: the kept hourly counts after its hour, and a
+        scan of its own hour only (times compare as text, as in the scan). None when the rest needs a scan."""
+        scope = self._kept_scope(replace(filters, first_seen_since=None))
+        if scope is None:
+            return None
+        clauses, params = scope
+        hour = _seen_hour(filters.first_seen_since)
+        later = self.db.execute(f"SELECT COALESCE(SUM(count), 0) FROM counts WHERE "
+                                f"{' AND '.join(['facet = ?', 'value > ?', *clauses])}", ["seen", hour, *params]).fetchone()[0]
+        _source, where, scan_params = self._scope(replace(filters, first_seen_since=None))
+        within = self.db.execute(f"SELECT COUNT(*) FROM article_keys a INDEXED BY article_keys_first_seen WHERE {where} "
+                                 "AND a.first_seen >= ? AND a.first_seen < ?",
+                                 [*scan_params, filters.first_seen_since, hour + "\U0010ffff"]).fetchone()[0]
+        return later + within
+
     def _kept_entity(self, filters: Filters, group: str) -> Optional[list[tuple]]:
         """For filters naming one entity: (*group columns, articles) from the kept counts; else None."""
         scope = self._kept_scope(filters, entities=1) if len(filters.entity) == 1 else None
@@ -577,12 +607,33 @@ class SQLiteStore(Store):
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
         # Rank over the slim key rows (joined by the full-text rowid), then read only the winners' bodies.
+        match = to_fts(query)
         _source, where, params = self._scope(filters, drive_by_entity=False)
-        ids = [r[0] for r in self.db.execute(
-            f"""SELECT a.id FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
-                WHERE articles_fts MATCH ? AND {where} ORDER BY bm25(articles_fts, 0, 3.0, 1.0) LIMIT ?""",
-            [to_fts(query), *params, limit])]
+        ids = self._best_before_filters(match, where, params, limit) if self._keeps_most(filters) else None
+        if ids is None:
+            ids = [r[0] for r in self.db.execute(
+                f"""SELECT a.id FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
+                    WHERE articles_fts MATCH ? AND {where} ORDER BY bm25(articles_fts, {RANK_WEIGHTS}) LIMIT ?""",
+                [match, *params, limit])]
         return self._articles_by_id(ids)
+
+    def _keeps_most(self, filters: Filters) -> bool:
+        """Whether these filters keep at least half the store (asked of the kept counts; False when they cannot
+        say): a search over such a view ranks first and filters after."""
+        kept = self._kept(filters, "language")
+        everything = self._kept(Filters(include_irrelevant=True), "language")
+        return kept is not None and everything is not None and 2 * sum(n for _v, n in kept) >= sum(n for _v, n in everything)
+
+    def _best_before_filters(self, match: str, where: str, params: list[Any], limit: int) -> Optional[list[str]]:
+        """The best `limit` matches in view, found among the best BROAD_WINDOW × limit matches of the whole store,
+        so the key rows are read for a few hundred matches, not for every one. Exact whenever that many of them
+        are in view (every match left out ranks lower); None when fewer are, and the full search must run."""
+        ids = [r[0] for r in self.db.execute(
+            f"""SELECT a.id FROM (SELECT rowid, bm25(articles_fts, {RANK_WEIGHTS}) AS score FROM articles_fts
+                    WHERE articles_fts MATCH ? ORDER BY score LIMIT ?) best
+                JOIN article_keys a ON a.rowid = best.rowid WHERE {where} ORDER BY best.score LIMIT ?""",
+            [match, limit * BROAD_WINDOW, *params, limit])]
+        return ids if len(ids) == limit else None
 
     def timeline(self, filters: Filters) -> list[dict]:
         kept = self._kept(filters, "day")
@@ -624,6 +675,10 @@ class SQLiteStore(Store):
         kept = self._kept(filters, "language")
         if kept is not None:
             return sum(count for _value, count in kept)
+        if filters.first_seen_since:
+            seen = self._count_seen_since(filters)
+            if seen is not None:
+                return seen
         by_entity = self._kept_entity(filters, "facet")
         if by_entity is not None:
             return sum(count for _facet, count in by_entity)

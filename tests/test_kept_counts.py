@@ -62,8 +62,16 @@ def answered(url: str, filters: Filters) -> dict:
 def assert_counts_exact(url: str, step: str) -> None:
     store = open_store(url, create=False)
     source = store.filter_options()["source"][0]["value"]
+    seen = sorted(a.first_seen for a in store.iter_articles(Filters(include_irrelevant=True)) if a.first_seen)
     store.close()
-    for filters in (Filters(), Filters(include_irrelevant=True), Filters(incident=INCIDENT), Filters(lang="hi"),
+    # "New since": an exact first-seen time, the start of its hour, a time before everything (the kept hourly
+    # counts answer the hours after the one named; that hour is scanned) and a time after everything.
+    exact, hour, after, before = (seen[len(seen) // 2], seen[0][:13] + ":00:00+00:00", "9999-01-01T00:00:00+00:00",
+                                  "2000-01-01T00:00:00+00:00")
+    for filters in (Filters(first_seen_since=exact), Filters(incident=INCIDENT, lang="hi", first_seen_since=hour),
+                    Filters(first_seen_since=after, include_irrelevant=True),
+                    Filters(source=source, first_seen_since=hour), Filters(lang="en", first_seen_since=before),
+                    Filters(), Filters(include_irrelevant=True), Filters(incident=INCIDENT), Filters(lang="hi"),
                     Filters(incident=INCIDENT, lang="en", since=date(2022, 11, 25), until=date(2022, 12, 2)),
                     Filters(source=source, include_irrelevant=True),
                     Filters(entity=["nia"], since=date(2022, 11, 28))):

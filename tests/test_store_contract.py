@@ -283,3 +283,33 @@ def test_elasticsearch_going_away_mid_update_then_rerun_completes(tmp_path, caps
         assert sorted(r["canonical_url"].rsplit("/", 1)[1] for r in records) == sorted(a["slug"] for a in load_articles())
     finally:
         subprocess.run([str(script), "stop"], env=env, capture_output=True)
+
+
+def _write_old_indices(node: str, prefix: str, schema: int) -> None:
+    """Indices as an earlier Prahari wrote them: schema `schema`, searched text without the word-pair index."""
+    from elasticsearch import Elasticsearch
+
+    from index.elasticsearch import MAPPINGS, PHRASED_TEXT, TEXT
+
+    with Elasticsearch(node) as client:
+        for kind, properties in MAPPINGS.items():
+            old = {name: TEXT if spec == PHRASED_TEXT else spec for name, spec in properties.items()}
+            client.indices.create(index=f"{prefix}-{kind}-v{schema}", aliases={f"{prefix}-{kind}": {"is_write_index": True}},
+                                  mappings={"dynamic": "strict", "_meta": {"prahari_schema": schema}, "properties": old})
+
+
+def test_an_elasticsearch_store_from_before_word_pairs_still_finds_phrases(site, tmp_path, capsys):
+    node = es_node()
+    old, future = f"t{uuid.uuid4().hex[:10]}", f"t{uuid.uuid4().hex[:10]}"
+    _write_old_indices(node, old, 1)
+    incident = write_incident(site, tmp_path)
+    assert main(["update", "--incident", str(incident), "--store", f"{node}/{old}"]) == 0
+    capsys.readouterr()
+    assert main(["search", '"दिल्ली पुलिस"', "--store", f"{node}/{old}", "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found and all("दिल्ली पुलिस" in (r["title"] + r["text"]) or "delhi police" in (r["title"] + r["text"]).lower()
+                         for r in found)
+    _write_old_indices(node, future, 99)
+    assert main(["search", "AIIMS", "--store", f"{node}/{future}"]) == 2
+    err = capsys.readouterr().err
+    assert "schema 99" in err and "prahari reindex" in err and len(err.strip().splitlines()) == 1

@@ -4,13 +4,12 @@ everything on the page: chart, count, list and export."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import charts, data
 from dashboard.render import STYLE, item_html, legend_html, literal, member_html
 from dashboard.view import day_pages, filters_key, sync_query, view_from_widgets
 from index.query import single_script_words
@@ -58,52 +57,9 @@ else:
         st.info("No articles match these filters. Widen the dates or clear a filter in the sidebar.")
         st.stop()
 
-# --- The chart: reports per day (click a bar to see that day alone), and the days facts refer to below it.
-reports = pd.DataFrame(days, columns=["day", "language", "count"]).dropna(subset=["day"])
-reports["language"] = reports["language"].map({"hi": "हिन्दी", "en": "English"}).fillna(reports["language"])
-facts_per_day = pd.DataFrame(fact_days, columns=["day", "count"]).dropna(subset=["day"])
-span = [d for d in (*reports["day"], *facts_per_day["day"])]
-domain = [min(span), max(span)] if span else None
-x_axis = alt.X("day:T", title=None, scale=alt.Scale(domain=domain) if domain else alt.Undefined,
-               axis=alt.Axis(format="%Y-%m-%d", labelAngle=0, labelOverlap=True))
-BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
-mode = st.query_params.get("bars", "reports")
-mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
-                horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
-if mode == "events":
-    st.query_params["bars"] = "events"
-    happened = pd.DataFrame([{"day": e["date"]} for e in data.events(url, key)], columns=["day"])
-    counted = happened.groupby("day").size().reset_index(name="count")
-    bars = alt.Chart(counted).mark_bar(color="#7b4fa0").encode(
-        x=x_axis, y=alt.Y("count:Q", title="events"), tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "count:Q"])
-    st.altair_chart(bars.properties(height=200), width="stretch")
-    st.caption("Bars: events per day, on the day they happened (named in the reports). The Events page lists them.")
-else:
-    if "bars" in st.query_params:
-        del st.query_params["bars"]
-    pick = alt.selection_point(fields=["day"], name="pick", on="click")
-    bars = alt.Chart(reports).mark_bar(cursor="pointer").encode(
-        x=x_axis, y=alt.Y("count:Q", title="reports"), color=alt.Color("language:N", title="language"),
-        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
-        tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), "language:N", "count:Q"]).add_params(pick)
-    clicked = st.altair_chart(bars.properties(height=200), width="stretch", on_select="rerun", key="day_chart")
-    chosen = (clicked or {}).get("selection", {}).get("pick") or []
-    picked = data.picked_day(chosen[0]["day"]) if chosen and chosen[0].get("day") is not None else None
-    if picked is None:
-        st.session_state.pop("picked_day", None)
-    elif st.session_state.get("picked_day") != picked:  # a new click, not the last one still selected
-        st.session_state["picked_day"] = picked
-        # The sidebar's widgets already stand for this run: change the URL, which the next run reads them from.
-        st.query_params["since"] = st.query_params["until"] = picked.isoformat()
-        st.query_params.pop("page", None)
-        st.session_state["synced_view"] = None
-        st.rerun()
-    st.caption("Bars: reports per day by language (click one to see that day alone). Red ticks below: the days "
-               "facts in these reports refer to." + (" Both follow the search." if found is not None else ""))
-strip = alt.Chart(facts_per_day).mark_tick(color="#c0392b", thickness=2, size=12).encode(
-    x=alt.X("day:T", title=None, scale=alt.Scale(domain=domain) if domain else alt.Undefined, axis=None),
-    tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), alt.Tooltip("count:Q", title="facts")])
-st.altair_chart(strip.properties(height=24), width="stretch")
+# The charts sit above the list but are drawn after it: the browser then fetches the list's code first, and the
+# reports show while the chart library is still loading (the list was waiting on it, about a second).
+chart_area = st.container()
 
 # --- The list, a page of whole days at a time; the page is in the URL.
 pages = day_pages(days, data.PAGE_SIZE)
@@ -166,6 +122,50 @@ for article in articles:
         with st.expander(f"{len(members)} sources carry this story"):
             st.html("<br>".join(member_html(m) for m in members))
 pager("bottom")
+
+
+LANGUAGES = {"hi": "हिन्दी", "en": "English"}
+BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
+
+
+def draw_charts() -> None:
+    """Reports per day (click a bar to see that day alone), and the days facts refer to below them."""
+    reports = [{**row, "language": LANGUAGES.get(row["language"], row["language"])} for row in days if row["day"]]
+    facts_per_day = [row for row in fact_days if row["day"]]
+    span = [row["day"] for row in (*reports, *facts_per_day)]
+    domain = [min(span), max(span)] if span else None
+    mode = st.query_params.get("bars", "reports")
+    mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
+                    horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
+    if mode == "events":
+        st.query_params["bars"] = "events"
+        happened = Counter(e["date"] for e in data.events(url, key) if e["date"])
+        st.vega_lite_chart(charts.event_bars([{"day": d, "count": n} for d, n in sorted(happened.items())], domain),
+                           width="stretch")
+        st.caption("Bars: events per day, on the day they happened (named in the reports). The Events page lists them.")
+    else:
+        if "bars" in st.query_params:
+            del st.query_params["bars"]
+        clicked = st.vega_lite_chart(charts.report_bars(reports, domain), width="stretch", on_select="rerun",
+                                     key="day_chart")
+        chosen = (clicked or {}).get("selection", {}).get(charts.PICK) or []
+        picked = data.picked_day(chosen[0]["day"]) if chosen and chosen[0].get("day") is not None else None
+        if picked is None:
+            st.session_state.pop("picked_day", None)
+        elif st.session_state.get("picked_day") != picked:  # a new click, not the last one still selected
+            st.session_state["picked_day"] = picked
+            # The sidebar's widgets already stand for this run: change the URL, which the next run reads them from.
+            st.query_params["since"] = st.query_params["until"] = picked.isoformat()
+            st.query_params.pop("page", None)
+            st.session_state["synced_view"] = None
+            st.rerun()
+        st.caption("Bars: reports per day by language (click one to see that day alone). Red ticks below: the days "
+                   "facts in these reports refer to." + (" Both follow the search." if found is not None else ""))
+    st.vega_lite_chart(charts.fact_strip(facts_per_day, domain), width="stretch")
+
+
+with chart_area:
+    draw_charts()
 
 st.divider()
 st.subheader("Export this view")

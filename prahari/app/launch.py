@@ -14,7 +14,7 @@ def dashboard_command(url: str, port: int, verbose: bool = False) -> tuple[list[
     """The streamlit command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
     command = [sys.executable, "-m", "dashboard.serve", "--server.address", "127.0.0.1",
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--global.developmentMode", "false",
+               "--server.fileWatcherType", "none", "--runner.magicEnabled", "false", "--global.developmentMode", "false",
                "--client.toolbarMode", "viewer", "--logger.level", "info" if verbose else "error"]
     return command, {**os.environ, "PRAHARI_STORE": url}
 

@@ -131,7 +131,7 @@ def main() -> None:
             print("bench scale: PRAHARI_BENCH_ES_URL is not set (make bench starts a node): Elasticsearch lines "
                   "left out", flush=True)
         big = bench_scale(Path(tmp), es_url)
-        bench_dashboard(big, ARTICLES, small)
+        bench_dashboard(big, ARTICLES, small, Path(tmp))
         claims_store = big
         if ARTICLES != DEFAULT_ARTICLES:  # the kept store stays as built: the incremental step adds articles
             claims_store = f"sqlite:///{tmp}/claims.db"
