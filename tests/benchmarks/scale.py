@@ -83,7 +83,7 @@ def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tu
             store.close()
         except PrahariError:
             found = None
-        if kept.get("articles") == count == found and kept.get("schema", 1) == mapping_version(url):
+        if kept.get("articles") == count == found and kept.get("mapping") == mapping_version(url):
             return kept["docs_per_second"], True
     drop_store(url)
     store = open_store(url)
@@ -92,15 +92,15 @@ def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tu
     rate = count / seconds
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"articles": count, "docs_per_second": rate, "seconds": seconds,
-                                  "schema": mapping_version(url)}))
+                                  "mapping": mapping_version(url)}))
     return rate, False
 
 
-def mapping_version(url: str) -> int:
+def mapping_version(url: str) -> Optional[int]:
     """The Elasticsearch mapping a kept store was built with must be the current one (a mapping cannot change in
-    place); a SQLite store migrates itself when it opens, so any kept one will do."""
+    place); a SQLite store migrates itself when it opens, so any kept one will do (None)."""
     if url.startswith("sqlite:///"):
-        return 1
+        return None
     from index.elasticsearch import SCHEMA_VERSION
 
     return SCHEMA_VERSION
