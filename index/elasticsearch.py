@@ -38,6 +38,7 @@ TEXT = {"type": "text", "analyzer": "standard"}
 # A two-word phrase ("दिल्ली पुलिस") becomes one term of the word-pair index: scored like a single word, so
 # the best 20 are found without reading the positions of every article holding both words.
 PHRASED_TEXT = {**TEXT, "index_phrases": True}
+SHOWN_TEXT = {"type": "text", "index": False}  # the text as published: shown and exported, searched through *_an
 OPAQUE = {"type": "object", "enabled": False}
 FILTER_FIELDS = {"relevant": {"type": "boolean"}, "incident": KW, "language": KW, "source": KW, "day": KW,
                  "first_seen": KW, "entity_ids": KW, "figure_kinds": KW}
@@ -45,7 +46,7 @@ MAPPINGS = {
     "pages": {"id": KW, "url": KW, "canonical_url": KW, "status": {"type": "integer"}, "headers": OPAQUE,
               "body": {"type": "binary"}, "fetched_at": KW, "hint_published": KW, "hint_title": KW,
               "incident": KW},
-    "articles": {**FILTER_FIELDS, "id": KW, "url": KW, "canonical_url": KW, "title": TEXT, "text": TEXT,
+    "articles": {**FILTER_FIELDS, "id": KW, "url": KW, "canonical_url": KW, "title": SHOWN_TEXT, "text": SHOWN_TEXT,
                  "title_an": PHRASED_TEXT, "text_an": PHRASED_TEXT, "published": KW, "published_key": KW, "fetched": KW,
                  "author": KW, "relevance": {"type": "float"}, "story_id": KW, "duplicate_of": KW,
                  "content_hash": KW, "bands": KW, "signature": {"type": "binary"}, "record": OPAQUE},
@@ -59,6 +60,9 @@ MAPPINGS = {
     "events": {"id": KW, "incident": KW, "day": KW, "doc": OPAQUE},
     "workspace": {"kind": KW, "key": KW, "doc": OPAQUE},
 }
+# Indexed for search but never read back: left out of the stored document, which is then about half the size
+# to compress, write and merge.
+UNSTORED = {"articles": ("title_an", "text_an")}
 # Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
 # written before they existed opens read-only without them.
 ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
@@ -154,6 +158,7 @@ class ElasticsearchStore(Store):
                            name=f"{alias}-template", index_patterns=[f"{alias}-v*"], priority=100,
                            template={"settings": {"number_of_shards": 1, "number_of_replicas": 0},
                                      "mappings": {"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
+                                                  "_source": {"excludes": list(UNSTORED.get(kind, ()))},
                                                   "properties": properties}})
                 index = f"{alias}-v{SCHEMA_VERSION}"
                 # Another process (a spider, a worker) may create it at the same moment: that is fine.
