@@ -133,6 +133,24 @@ def shapes(store: Store) -> dict[str, Callable[[], object]]:
     }
 
 
+def settle(url: str, most: float = 900) -> Optional[float]:
+    """Seconds until an Elasticsearch node has no segment merge running (at most `most`); None for SQLite. Right
+    after a bulk write the node merges for minutes, and a search then shares its two cores with the merging."""
+    if url.startswith("sqlite:///"):
+        return None
+    from elasticsearch import Elasticsearch
+
+    started = time.monotonic()
+    with Elasticsearch(url.rpartition("/")[0]) as es:
+        quiet = 0  # three idle readings in a row: a merge can start again right after another ends
+        while quiet < 3 and time.monotonic() - started < most:
+            stats = es.nodes.stats(metric="indices", index_metric="merge")
+            idle = all(n["indices"]["merges"]["current"] == 0 for n in stats["nodes"].values())
+            quiet = quiet + 1 if idle else 0
+            time.sleep(2)
+    return time.monotonic() - started
+
+
 def percentiles(call: Callable[[], object], runs: int = RUNS) -> tuple[float, float]:
     """(p50, p95) in ms over `runs` calls after one warm-up call."""
     call()
@@ -165,6 +183,10 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
     print(f"bench scale-{name}-bulk-write: {ARTICLES} articles with entities, figures and facts {how} {rate:,.0f} "
           f"docs/s (target >= {BULK_TARGET:,}); baseline: {BASELINE_ARTICLES:,} written as a crawl writes them "
           f"({CRAWL_BATCH} per save) {crawl_rate:,.0f} docs/s", flush=True)
+    settled = settle(url)
+    if settled is not None:
+        print(f"bench scale-{name}-settle: the node finished merging the segments the writes left in {settled:.0f}s; "
+              "the searches below run on the settled store, as an analyst's would", flush=True)
     store = open_store(url, create=False)
     floor_p50, _floor_p95 = percentiles(request_floor(store))
     for shape, call in shapes(store).items():
