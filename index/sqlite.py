@@ -177,6 +177,7 @@ ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", 
 CACHE_KIB = -16384  # page cache per connection (negative: KiB), 16 MB: a crawl holds two connections
 BULK_CHECKPOINT_PAGES = 10_000
 COMMON = 20  # an entity in one article of 20 or more is common: a page of it is found by walking time order
+SEARCH_CACHE_KIB = -65536  # 64 MB once a connection searches: a common word's postings span many pages
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
 KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen", "published")
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
@@ -248,6 +249,7 @@ class SQLiteStore(Store):
     def __init__(self, url: str, create: bool = True):
         self.url = url
         self._bulk_mode = False
+        self._searched = False
         path = url[len("sqlite:///"):]
         self.path = Path(path)
         if path != ":memory:" and not self.path.exists() and not create:
@@ -425,7 +427,7 @@ class SQLiteStore(Store):
         finally:
             self._bulk_mode = False
             self.db.execute("PRAGMA wal_autocheckpoint=1000")
-            self.db.execute(f"PRAGMA cache_size={CACHE_KIB}")
+            self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB if self._searched else CACHE_KIB}")
             try:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:  # a reader holds the log: the next writer's checkpoint finishes it
@@ -607,6 +609,9 @@ class SQLiteStore(Store):
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
         # Rank over the slim key rows (joined by the full-text rowid), then read only the winners' bodies.
+        if not self._searched and not self._bulk_mode:  # the crawl never searches: its connections stay small
+            self._searched = True
+            self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB}")
         match = to_fts(query)
         _source, where, params = self._scope(filters, drive_by_entity=False)
         ids = self._best_before_filters(match, where, params, limit) if self._keeps_most(filters) else None
