@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Optional, Union
 
 from nlp.lexicon import equivalence_groups
-from nlp.normalize import DEVANAGARI, analyse
+from nlp.normalize import DEVANAGARI, LATIN, analyse
 from prahari.errors import QuerySyntaxError
 
 OPERATORS = ("AND", "OR", "NOT")
@@ -219,14 +219,15 @@ def _equivalents() -> dict[tuple[str, ...], list[tuple[str, ...]]]:
 
 def _variants(tokens: list[str]) -> list[tuple[str, ...]]:
     """The token sequence itself, its whole-sequence equivalents, then single-word swaps inside it. A swap that
-    puts a Devanagari word among Latin ones is left out: Hindi reports carry Latin names and acronyms ("AIIMS
-    सर्वर"), but English ones never carry Hindi words, so such a phrase only costs the search its time."""
+    puts a Devanagari word among Latin words is left out: Hindi reports carry Latin names and acronyms ("AIIMS
+    सर्वर"), but English ones never carry Hindi words, so such a phrase only costs the search its time. Digits
+    belong to neither script: "200 crore" still gives "200 करोड़"."""
     table = _equivalents()
     out = [tuple(tokens)] + [v for v in table.get(tuple(tokens), []) if v != tuple(tokens)]
     if len(tokens) > 1:
         for index, token in enumerate(tokens):
-            rest = tokens[:index] + tokens[index + 1:]
-            latin_around = all(not DEVANAGARI.search(word) for word in rest)
+            rest = " ".join(tokens[:index] + tokens[index + 1:])  # digits belong to neither script
+            latin_around = bool(LATIN.search(rest)) and not DEVANAGARI.search(rest)
             for swap in table.get((token,), []):
                 if latin_around and any(DEVANAGARI.search(word) for word in swap):
                     continue

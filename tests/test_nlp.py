@@ -172,3 +172,15 @@ def test_snippet_marks_words_prefixes_and_only_whole_phrases():
                                                                                      text.index("फिरौती") + 6)]
     pieces = snippet(text, search_spans(text, *match_words(build_search("hack*"))), width=40)
     assert pieces[0] == ("… ", False) and ("Hackers", True) in pieces
+
+
+def test_phrase_variants_never_put_a_hindi_word_among_english_ones():
+    from index.query import build_search, match_words
+
+    def phrases(text: str) -> set[tuple[str, ...]]:
+        return set(match_words(build_search(text))[2])
+
+    assert phrases('"ransom demand"') == {("ransom", "demand")}  # no "फिरौती demand"
+    assert ("200", "करोड") in phrases('"200 crore"')  # digits belong to neither script
+    assert ("delhi", "police") in phrases('"दिल्ली पुलिस"')
+    assert ("एनआईए", "जांच") in phrases('"NIA जांच"') and ("nia", "probe") in phrases('"NIA जांच"')
