@@ -23,7 +23,9 @@ from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
-SCHEMA_VERSION = 2  # v2: the searched text also indexes word pairs (index_phrases), for two-word phrases
+# v2: the analysed text indexes word pairs (index_phrases) and is not stored; the published text is stored, not
+# indexed
+SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)  # a v1 store answers the same searches, its phrases just run the slower way
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 FIRST_CONTACT_SECONDS = 5

@@ -562,17 +562,23 @@ class SQLiteStore(Store):
                                "GROUP BY value HAVING SUM(count) > 0", [facet, *params]).fetchall()
         return [(value or None, count) for value, count in rows]
 
+    def _kept_count(self, filters: Filters) -> Optional[int]:
+        """The number of articles these filters select, from the kept counts; None when they need a scan."""
+        kept = self._kept(filters, "language")
+        return None if kept is None else sum(count for _value, count in kept)
+
     def _count_seen_since(self, filters: Filters) -> Optional[int]:
         """Articles first seen at or after filters.first_seen_since: the kept hourly counts after its hour, and a
         scan of its own hour only (times compare as text, as in the scan). None when the rest needs a scan."""
-        scope = self._kept_scope(replace(filters, first_seen_since=None))
+        rest = replace(filters, first_seen_since=None)
+        scope = self._kept_scope(rest)
         if scope is None:
             return None
         clauses, params = scope
         hour = _seen_hour(filters.first_seen_since)
         later = self.db.execute(f"SELECT COALESCE(SUM(count), 0) FROM counts WHERE "
                                 f"{' AND '.join(['facet = ?', 'value > ?', *clauses])}", ["seen", hour, *params]).fetchone()[0]
-        _source, where, scan_params = self._scope(replace(filters, first_seen_since=None))
+        _source, where, scan_params = self._scope(rest)
         within = self.db.execute(f"SELECT COUNT(*) FROM article_keys a INDEXED BY article_keys_first_seen WHERE {where} "
                                  "AND a.first_seen >= ? AND a.first_seen < ?",
                                  [*scan_params, filters.first_seen_since, hour + "\U0010ffff"]).fetchone()[0]
@@ -625,9 +631,8 @@ class SQLiteStore(Store):
     def _keeps_most(self, filters: Filters) -> bool:
         """Whether these filters keep at least half the store (asked of the kept counts; False when they cannot
         say): a search over such a view ranks first and filters after."""
-        kept = self._kept(filters, "language")
-        everything = self._kept(Filters(include_irrelevant=True), "language")
-        return kept is not None and everything is not None and 2 * sum(n for _v, n in kept) >= sum(n for _v, n in everything)
+        kept, everything = self._kept_count(filters), self._kept_count(Filters(include_irrelevant=True))
+        return kept is not None and everything is not None and 2 * kept >= everything
 
     def _best_before_filters(self, match: str, where: str, params: list[Any], limit: int) -> Optional[list[str]]:
         """The best `limit` matches in view, found among the best BROAD_WINDOW × limit matches of the whole store,
@@ -671,15 +676,15 @@ class SQLiteStore(Store):
         """Whether the first entity filtered on is named by one article in COMMON or more of the rest of the
         view (asked of the kept counts; when they cannot say, the entity drives the scan)."""
         named = self._kept_entity(replace(filters, entity=filters.entity[:1]), "facet") if filters.entity else None
-        everything = self._kept(replace(filters, entity=[]), "language") if named is not None else None
+        everything = self._kept_count(replace(filters, entity=[])) if named is not None else None
         if not named or everything is None:
             return False
-        return named[0][-1] * COMMON >= sum(count for _value, count in everything)
+        return named[0][-1] * COMMON >= everything
 
     def count_articles(self, filters: Filters) -> int:
-        kept = self._kept(filters, "language")
+        kept = self._kept_count(filters)
         if kept is not None:
-            return sum(count for _value, count in kept)
+            return kept
         if filters.first_seen_since:
             seen = self._count_seen_since(filters)
             if seen is not None:

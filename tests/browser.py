@@ -62,6 +62,13 @@ def dashboard_process(store: str) -> Iterator[tuple[str, subprocess.Popen]]:
     """The dashboard server: its base URL and its process (for the benchmarks' memory figures)."""
     port = free_port()
     command, env = dashboard_command(store, port)
+    with streamlit_process(command, env, port) as served:
+        yield served
+
+
+@contextmanager
+def streamlit_process(command: list[str], env: dict[str, str], port: int) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Streamlit server started with this command, once it answers: its base URL and its process; stopped after."""
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / f"dashboard-{port}.log", "w", encoding="utf-8")
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

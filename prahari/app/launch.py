@@ -10,13 +10,17 @@ from index.store import open_store
 from prahari.errors import PrahariError
 
 
+def streamlit_options(port: int, verbose: bool = False) -> list[str]:
+    """The `streamlit run` options the dashboard is served with: 127.0.0.1:port, headless, nothing sent out."""
+    return ["--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--runner.magicEnabled", "false",
+            "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
+            "--logger.level", "info" if verbose else "error"]
+
+
 def dashboard_command(url: str, port: int, verbose: bool = False) -> tuple[list[str], dict[str, str]]:
-    """The streamlit command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
-    command = [sys.executable, "-m", "dashboard.serve", "--server.address", "127.0.0.1",
-               "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--runner.magicEnabled", "false", "--global.developmentMode", "false",
-               "--client.toolbarMode", "viewer", "--logger.level", "info" if verbose else "error"]
-    return command, {**os.environ, "PRAHARI_STORE": url}
+    """The command line and environment that serve the dashboard on 127.0.0.1:port over a store."""
+    return [sys.executable, "-m", "dashboard.serve", *streamlit_options(port, verbose)], {**os.environ, "PRAHARI_STORE": url}
 
 
 def port_in_use(port: int) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,8 +16,8 @@ from prahari.incident import find_incident
 from prahari.app.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
 from prahari.model import RawPage
 from tests.benchmarks.processes import ProcessTree
-from prahari.app.launch import dashboard_command
-from tests.browser import browser_page, dashboard_process, free_port, wait_for_dashboard
+from prahari.app.launch import streamlit_options
+from tests.browser import browser_page, dashboard_process, free_port, streamlit_process
 
 BIG = 100_000
 
@@ -79,19 +79,12 @@ def time_bare_streamlit(folder: Path) -> float:
     app = folder / "bare_page.py"
     app.write_text(BARE_PAGE, encoding="utf-8")
     port = free_port()
-    command, env = dashboard_command("sqlite:///unused.db", port)
-    command = [sys.executable, "-m", "streamlit", "run", str(app), *command[command.index("--server.address"):]]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_dashboard(f"http://127.0.0.1:{port}", process)
-        with browser_page() as page:
-            started = time.monotonic()
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.locator(".pr-item").first.wait_for(timeout=120_000)
-            return time.monotonic() - started
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    command = [sys.executable, "-m", "streamlit", "run", str(app), *streamlit_options(port)]
+    with streamlit_process(command, dict(os.environ), port) as (base, _process), browser_page() as page:
+        started = time.monotonic()
+        page.goto(base + "/")
+        page.locator(".pr-item").first.wait_for(timeout=120_000)
+        return time.monotonic() - started
 
 
 def bench_dashboard(big: str, articles: int, small_store: str, scratch: Path) -> None:
