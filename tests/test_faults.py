@@ -71,6 +71,33 @@ def test_child_whose_parent_dies_mid_start_exits_quietly():
         assert finished.stderr == ""
 
 
+STOPPED_IN_A_CALLBACK = """
+import os, signal, time, weakref
+from prahari.app.cli import Stopped, install_stop_handlers
+
+class Thing:
+    pass
+
+install_stop_handlers()
+thing = Thing()
+# The stop arrives while Python runs a weakref callback, which can only swallow an exception raised there.
+watch = weakref.ref(thing, lambda ref: os.kill(os.getpid(), signal.SIGTERM))
+del thing
+try:
+    time.sleep(5)
+except Stopped:
+    print("stopped after the callback")
+"""
+
+
+def test_a_stop_that_lands_in_a_weakref_callback_still_stops_the_command_quietly():
+    """CI once caught SIGTERM inside importlib's module-lock callback: Python printed it and carried on."""
+    finished = subprocess.run([sys.executable, "-c", STOPPED_IN_A_CALLBACK], capture_output=True, text=True,
+                              timeout=60)
+    assert finished.stdout.strip() == "stopped after the callback"
+    assert finished.stderr == ""
+
+
 def test_update_survives_twenty_kills(tmp_path, capsys):
     with SampleSite(article_delay=0.05) as site:
         incident = write_incident(site, tmp_path)

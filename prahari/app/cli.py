@@ -564,6 +564,24 @@ def _stop(signum, frame):
     raise Stopped()
 
 
+def _stop_again_later(unraisable) -> None:
+    """A Stopped raised where Python can only swallow it (a weakref callback, say): ask again in a moment
+    instead of printing it, so the stop still happens and no traceback shows."""
+    if isinstance(unraisable.exc_value, Stopped):
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def install_stop_handlers() -> None:
+    """SIGTERM stops the command like Ctrl-C does; only the main thread may set signal handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGALRM, _stop)
+    sys.unraisablehook = _stop_again_later
+
+
 def _quiet_stdout() -> None:
     """After a broken pipe or a full disk, later writes to stdout (and the flush at exit) go nowhere."""
     try:
@@ -576,9 +594,7 @@ def _quiet_stdout() -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the prahari console script."""
     args = build_parser().parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGALRM, _stop)
+    install_stop_handlers()
     try:
         code = args.func(args)
         sys.stdout.flush()  # a full disk under stdout shows here, not as a traceback at exit
