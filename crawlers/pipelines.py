@@ -6,13 +6,14 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawlers.context import CrawlComponent, archive_outlet
 from crawlers.workers import WorkerCrashed
 from nlp.extract import ExtractionError
-from prahari.app.ingest import StoryAssigner, annotate, apply_relevance, build_article
+from prahari.app.ingest import StoryAssigner, apply_relevance, read_page
 from prahari.errors import StoreError
 from prahari.model import Article, RawPage
 
@@ -22,25 +23,27 @@ BATCH_SECONDS = 2.0  # a batch waiting this long is written even if not full
 
 @dataclass
 class PageItem:
-    """A fetched page moving through the pipelines, with its article once extracted."""
+    """A fetched page moving through the pipelines, with its annotated article and near-duplicate signature."""
 
     page: RawPage
-    article: Optional[Article] = None
+    article: Article
+    signature: np.ndarray
 
 
 class ExtractPipeline(CrawlComponent):
-    """Raw page → article; pages with no readable article are dropped with the reason."""
+    """Raw page → annotated article (extraction, NLP, signature) in a worker; pages with no readable article
+    are dropped with the reason."""
 
     async def process_item(self, item, spider=None):
         if not isinstance(item, RawPage):
             raise DropItem(f"not a page: {type(item).__name__}")
         self.context.report.fetched += 1
         try:
-            article = await self.context.pool.run(build_article, item)
+            article, signature = await self.context.pool.run(read_page, item)
         except (ExtractionError, WorkerCrashed) as exc:
             self.context.report.drop(str(exc))
             raise DropItem(f"{item.url}: {exc}") from None
-        return PageItem(page=item, article=article)
+        return PageItem(page=item, article=article, signature=signature)
 
 
 class RelevancePipeline(CrawlComponent):
@@ -48,18 +51,6 @@ class RelevancePipeline(CrawlComponent):
 
     def process_item(self, item: PageItem, spider=None):
         apply_relevance(item.article, self.context.incident)
-        return item
-
-
-class NlpPipeline(CrawlComponent):
-    """Entities, figures, dates and facts for every article."""
-
-    async def process_item(self, item: PageItem, spider=None):
-        try:
-            item.article = await self.context.pool.run(annotate, item.article)
-        except WorkerCrashed as exc:
-            self.context.report.drop(str(exc))
-            raise DropItem(f"{item.page.url}: {exc}") from None
         return item
 
 
@@ -101,7 +92,7 @@ class StorePipeline(CrawlComponent):
         report = self.context.report
         try:
             # Synchronous on purpose: spiders crawling side by side never interleave story assignment.
-            self.assigner.save_batch([i.page for i in batch], [i.article for i in batch])
+            self.assigner.save_batch([i.page for i in batch], [i.article for i in batch], [i.signature for i in batch])
         except StoreError as exc:
             report.store_error = str(exc)
             if self.crawler.engine and self.crawler.engine.running:

@@ -47,7 +47,6 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawlers.pipelines.ExtractPipeline": 100,
     "crawlers.pipelines.RelevancePipeline": 200,
-    "crawlers.pipelines.NlpPipeline": 300,
     "crawlers.pipelines.StorePipeline": 900,
 }
 

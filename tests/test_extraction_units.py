@@ -1,8 +1,11 @@
 """Extraction and dedup details: metadata order, title suffixes, charsets, canonical URLs, near-duplicates."""
 
-import lxml.html
+import hashlib
 
-from nlp.dedup import canonical_url, content_hash, jaccard, minhash_signature
+import lxml.html
+import numpy as np
+
+from nlp.dedup import NUM_PERM, canonical_url, content_hash, jaccard, minhash_signature
 from nlp.extract import decode_html, parse_datetime, read_metadata, strip_site_suffix
 
 
@@ -61,3 +64,17 @@ def test_near_duplicates_and_hashes():
     other = "AIIMS opened a new cancer treatment block in Jhajjar on Saturday with two hundred beds for patients."
     assert jaccard(minhash_signature(text), minhash_signature(edited)) > 0.6
     assert jaccard(minhash_signature(text), minhash_signature(other)) < 0.3
+
+
+def test_signatures_match_the_ones_already_stored():
+    """Stores hold signatures datasketch 2 wrote (affine32, seed 7): new ones must equal them, bit for bit."""
+    written_by_datasketch = {
+        "एम्स दिल्ली के सर्वर पर रैनसमवेयर हमला, दिल्ली पुलिस ने मामला दर्ज किया":
+            "27c63684c1ce742595d384b085b0cd78cf6603bb",
+        "AIIMS Delhi servers hit by ransomware; Delhi Police register a case": "df299714cc453dee411035d4cdea1dfa23edd8fd",
+        "": "bbb50aa7919d0c78a599e7f65b71d4485905b309",
+    }
+    for text, digest in written_by_datasketch.items():
+        signature = minhash_signature(text)
+        assert signature.dtype == np.uint64 and len(signature) == NUM_PERM
+        assert hashlib.sha1(signature.tobytes()).hexdigest() == digest, text

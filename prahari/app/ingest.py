@@ -1,19 +1,20 @@
 """The page → article → stored story service: extraction, relevance, NLP, story assignment, batched writes.
 
-The Scrapy pipelines call its stages one by one (extraction and NLP in worker processes); `reprocess`
-runs them all over the stored pages.
+The Scrapy pipelines call its stages (extraction, NLP and the signature in one worker call, `read_page`);
+`reprocess` runs them all over the stored pages.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Callable, Iterator, Optional
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from index.store import Store, batched
-from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
+from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, minhash_signature
 from nlp.extract import extract_page
 from nlp.relevance import score_relevance
 from prahari.errors import PrahariError
@@ -62,13 +63,38 @@ def annotate(article: Article) -> Article:
     return article
 
 
-def _order_key(candidate: dict) -> tuple:
-    published = candidate.get("published")
+def read_page(page: RawPage) -> tuple[Article, np.ndarray]:
+    """A page's whole CPU-heavy part in one call: the annotated article and its near-duplicate signature.
+
+    A crawl runs it in a worker process, so a page crosses the process boundary once each way.
+    """
+    article = annotate(build_article(page))
+    return article, minhash_signature(article.text)
+
+
+@lru_cache(maxsize=4096)
+def _utc_stamp(published: Optional[str]) -> str:
+    """A publication time as a UTC ISO string, comparable as text ("9999" when missing or unreadable)."""
     try:
-        stamp = datetime.fromisoformat(published).astimezone(timezone.utc).isoformat() if published else "9999"
+        return datetime.fromisoformat(published).astimezone(timezone.utc).isoformat() if published else "9999"
     except ValueError:
-        stamp = "9999"
-    return (stamp, candidate.get("first_seen") or "", candidate["id"])
+        return "9999"
+
+
+def _order_key(candidate: dict) -> tuple:
+    return (_utc_stamp(candidate.get("published")), candidate.get("first_seen") or "", candidate["id"])
+
+
+def _near_copies(candidates: list[dict], content_hash: str, signature: np.ndarray) -> list[dict]:
+    """The candidates with the same content hash or a signature at least NEAR_DUPLICATE_JACCARD alike."""
+    signed = [c for c in candidates if c["content_hash"] != content_hash and c.get("signature")]
+    near = set()
+    if signed:
+        # One comparison for all of them: a near-duplicate-heavy incident brings dozens per article.
+        stacked = np.frombuffer(b"".join(c["signature"] for c in signed), dtype=np.uint64).reshape(len(signed), -1)
+        alike = (stacked == signature).mean(axis=1) >= NEAR_DUPLICATE_JACCARD
+        near = {id(c) for c, keep in zip(signed, alike) if keep}
+    return [c for c in candidates if c["content_hash"] == content_hash or id(c) in near]
 
 
 class StoryAssigner:
@@ -78,9 +104,11 @@ class StoryAssigner:
         self.store = store
         self.pending: list[dict] = []  # this batch, not yet written
 
-    def assign(self, article: Article) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
+    def assign(self, article: Article, signature: Optional[np.ndarray] = None
+               ) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
         """Set story_id and duplicate_of; return the signature, bands and any story re-pointing to apply."""
-        signature = minhash_signature(article.text)
+        if signature is None:
+            signature = minhash_signature(article.text)
         bands = band_keys(signature)
         band_set = set(bands)
         candidates = self.store.story_candidates(article.content_hash, bands, article.id) + [
@@ -89,14 +117,13 @@ class StoryAssigner:
         me = {"id": article.id, "story_id": article.id, "published": article.published,
               "first_seen": article.first_seen, "content_hash": article.content_hash,
               "signature": signature.tobytes(), "bands": band_set}
-        matches = [c for c in candidates if c["content_hash"] == article.content_hash or (
-            c.get("signature") and jaccard(signature, np.frombuffer(c["signature"], dtype=np.uint64))
-            >= NEAR_DUPLICATE_JACCARD)]
+        matches = _near_copies(candidates, article.content_hash, signature)
         repoint = None
         if matches:
             # A story is named after its earliest copy, so its id does not depend on crawl order.
-            root = sorted(matches + [me], key=_order_key)[0]
-            current = next((m["story_id"] for m in sorted(matches, key=_order_key) if m["story_id"]), root["id"])
+            matches.sort(key=_order_key)
+            root = min(matches[0], me, key=_order_key)
+            current = next((m["story_id"] for m in matches if m["story_id"]), root["id"])
             article.story_id = root["id"]
             article.duplicate_of = None if root["id"] == article.id else root["id"]
             if current != root["id"]:
@@ -114,12 +141,14 @@ class StoryAssigner:
         """The batch is written; the store now answers for it."""
         self.pending.clear()
 
-    def save_batch(self, pages: list[RawPage], articles: list[Article]) -> None:
-        """Assign stories to a batch of articles and write it, with its pages, in one transaction."""
+    def save_batch(self, pages: list[RawPage], articles: list[Article],
+                   computed: Optional[list[np.ndarray]] = None) -> None:
+        """Assign stories to a batch of articles and write it, with its pages, in one transaction
+        (`computed`: the articles' signatures, when a worker made them already)."""
         signatures, repoints = {}, []
         try:
-            for article in articles:
-                signature, bands, repoint = self.assign(article)
+            for article, known in zip(articles, computed or [None] * len(articles)):
+                signature, bands, repoint = self.assign(article, known)
                 signatures[article.id] = (signature, bands)
                 if repoint:
                     repoints.append(repoint)
