@@ -14,14 +14,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from prahari.app.sample.site import loopback_handler
+from prahari.app.sample.site import LoopbackServer, loopback_handler
 
 IN_WINDOW_CRAWL = {"id": "CC-MAIN-2022-49", "name": "November/December 2022 Index",
                    "from": "2022-11-26T00:00:00", "to": "2022-12-10T23:59:59"}
@@ -59,7 +58,7 @@ class FakeArchives:
         self.index_lines: dict[str, list[dict]] = {}
         self._write_warcs()
         self.lock = threading.Lock()
-        self.server: Optional[ThreadingHTTPServer] = None
+        self.server: Optional[LoopbackServer] = None
 
     def _write_warcs(self) -> None:
         by_file: dict[str, io.BytesIO] = {}
@@ -168,8 +167,7 @@ class FakeArchives:
         return 404, {}, b""
 
     def start(self) -> "FakeArchives":
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), loopback_handler(self.respond))
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(("127.0.0.1", 0), loopback_handler(self.respond))
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
