@@ -92,6 +92,8 @@ def test_article_view_opens_with_marked_text_and_siblings(served):
         wait_for_text(page, "Incident timeline")
         page.get_by_role("link", name="Article view").first.click()
         wait_for_text(page, "Same story elsewhere")
+        # The marked text is an HTML element: it can land in the page a moment after the headings around it.
+        page.locator("mark").first.wait_for(timeout=TIMEOUT)
         assert page.locator("mark").count() > 0, "entities, figures and dates are marked in the text"
         assert "article=" in page.url
 
