@@ -79,6 +79,6 @@ def band_keys(signature: np.ndarray) -> list[str]:
             for b in range(BANDS)]
 
 
-def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
-    """Estimated Jaccard similarity of two signatures."""
-    return float(np.mean(sig_a == sig_b))
+def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of two signatures; given a stack of signatures (one per row), one per row."""
+    return np.mean(sig_a == sig_b, axis=-1)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from index.store import Store, batched
-from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, minhash_signature
+from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
 from nlp.extract import extract_page
 from nlp.relevance import score_relevance
 from prahari.errors import PrahariError
@@ -92,7 +92,7 @@ def _near_copies(candidates: list[dict], content_hash: str, signature: np.ndarra
     if signed:
         # One comparison for all of them: a near-duplicate-heavy incident brings dozens per article.
         stacked = np.frombuffer(b"".join(c["signature"] for c in signed), dtype=np.uint64).reshape(len(signed), -1)
-        alike = (stacked == signature).mean(axis=1) >= NEAR_DUPLICATE_JACCARD
+        alike = jaccard(stacked, signature) >= NEAR_DUPLICATE_JACCARD
         near = {id(c) for c, keep in zip(signed, alike) if keep}
     return [c for c in candidates if c["content_hash"] == content_hash or id(c) in near]
 
