@@ -16,9 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
 
 from index.query import BoolNode, Filters, Node, Term
-from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
+from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
 from nlp.dedup import canonical_url
-from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
@@ -68,10 +67,6 @@ UNSTORED = {"articles": ("title_an", "text_an")}
 # Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
 # written before they existed opens read-only without them.
 ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
-
-
-def _analysed(text: str) -> str:
-    return " ".join(analyse(text or ""))
 
 
 class ElasticsearchStore(Store):
@@ -272,10 +267,11 @@ class ElasticsearchStore(Store):
                 article.first_seen = first_seen  # first seen never moves on a re-crawl
             signature, bands = (signatures or {}).get(article.id, (b"", []))
             filters = self._filter_fields(article)
+            title_an, text_an = search_forms(article)
             actions.append({"_op_type": "index", "_index": self.alias("articles"), "_id": article.id, "_source": {
                 **filters, "id": article.id, "url": article.url, "canonical_url": article.canonical_url,
-                "title": article.title, "text": article.text, "title_an": _analysed(article.title),
-                "text_an": _analysed(article.text), "published": article.published,
+                "title": article.title, "text": article.text, "title_an": title_an,
+                "text_an": text_an, "published": article.published,
                 "published_key": article.published or "", "fetched": article.fetched, "author": article.author,
                 "relevance": article.relevance, "story_id": article.story_id, "duplicate_of": article.duplicate_of,
                 "content_hash": article.content_hash, "bands": bands,

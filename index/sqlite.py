@@ -16,9 +16,8 @@ from typing import Any, Iterator, Optional
 import orjson
 
 from index.query import Filters, Node, Phrase, Term
-from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store
+from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
 from nlp.dedup import canonical_url
-from nlp.normalize import analyse
 from prahari.errors import NoStore, StoreError
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict
 
@@ -175,7 +174,9 @@ ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", 
                    "first_seen", "author", "text", "relevant", "relevance", "incident", "story_id",
                    "duplicate_of", "content_hash", "entities", "figures", "dates", "extraction", "archive")
 CACHE_KIB = -16384  # page cache per connection (negative: KiB), 16 MB: a crawl holds two connections
-BULK_CHECKPOINT_PAGES = 10_000
+PAGE_BYTES = 16384  # page size of new stores (older ones keep theirs)
+BULK_CHECKPOINT_BYTES = 160 << 20  # log size at which bulk mode copies it into the file
+BULK_COMMIT_ROWS = 25_000  # articles and pages per commit in bulk mode (about 200 MB of log between commits)
 COMMON = 20  # an entity in one article of 20 or more is common: a page of it is found by walking time order
 SEARCH_CACHE_KIB = -65536  # 64 MB once a connection searches: a common word's postings span many pages
 BULK_CACHE_KIB = -393216  # 384 MB while a bulk write runs: fewer pages leave and come back between batches
@@ -216,13 +217,9 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-def _analysed(text: str) -> str:
-    return " ".join(analyse(text))
-
-
 def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
     """Full-text rows (rowid, id, analysed title, analysed text), in rowid order."""
-    return sorted((id_rowid(a.id), a.id, _analysed(a.title), _analysed(a.text)) for a in articles)
+    return sorted((id_rowid(a.id), a.id, *search_forms(a)) for a in articles)
 
 
 def _seen_hour(first_seen: Optional[str]) -> str:
@@ -249,6 +246,7 @@ class SQLiteStore(Store):
     def __init__(self, url: str, create: bool = True):
         self.url = url
         self._bulk_mode = False
+        self._held: Optional[int] = None  # articles and pages written since bulk mode last committed
         self._searched = False
         path = url[len("sqlite:///"):]
         self.path = Path(path)
@@ -263,6 +261,8 @@ class SQLiteStore(Store):
             self.db.row_factory = sqlite3.Row
             self.db.create_function("id_rowid", 1, id_rowid, deterministic=True)
             current = self._schema_version()  # before anything writes: a foreign file stays untouched
+            if current == 0:  # a new store: 16 KiB pages, so a bulk write makes a quarter of the page writes
+                self.db.execute(f"PRAGMA page_size={PAGE_BYTES}")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(f"PRAGMA cache_size={CACHE_KIB}")
@@ -300,16 +300,41 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _transaction(self):
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"store {self.path} is busy or locked: {exc}") from None
+        if self._held is not None:  # bulk mode holds one transaction open: each write is a savepoint in it
+            self.db.execute("SAVEPOINT write")
+            try:
+                yield
+            except BaseException:
+                if self.db.in_transaction:  # some errors (a full disk) end the whole transaction themselves
+                    self.db.execute("ROLLBACK TO write")
+                    self.db.execute("RELEASE write")
+                raise
+            self.db.execute("RELEASE write")
+            return
+        self._begin()
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def _begin(self) -> None:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"store {self.path} is busy or locked: {exc}") from None
+
+    def _held_written(self, rows: int) -> None:
+        """Count rows written under bulk mode's open transaction; commit it every BULK_COMMIT_ROWS."""
+        if self._held is None:
+            return
+        self._held += rows
+        if self._held >= BULK_COMMIT_ROWS or not self.db.in_transaction:
+            if self.db.in_transaction:
+                self.db.execute("COMMIT")
+            self._held = 0
+            self._begin()
 
     def known_urls(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT canonical_url FROM pages")}
@@ -334,6 +359,7 @@ class SQLiteStore(Store):
                                     "ELSE ? END WHERE story_id IN (?, ?)", (root_id, root_id, root_id, story_id, root_id))
         except sqlite3.Error as exc:
             raise StoreError(f"writing to store {self.path} failed: {exc}") from None
+        self._held_written(len(pages) + len(by_url))
 
     def _save_page(self, page: RawPage) -> None:
         canon = canonical_url(page.url)
@@ -416,18 +442,31 @@ class SQLiteStore(Store):
         if self._bulk_mode:
             yield
             return
-        # A larger page cache keeps the indexes' pages between batches, and the log is copied into the file
-        # every 40 MB rather than every 4 MB (never waiting for the end: pages written again in every batch
-        # would make it grow many times the store's size).
+        # One transaction stays open across writes and commits every BULK_COMMIT_ROWS articles: each commit
+        # writes every index page the writes touched, and hash-ordered keys touch most of them in any batch.
+        # A larger page cache keeps those pages between batches, and the log is copied into the file at
+        # 160 MB rather than every 1,000 pages. A stop or an error in one write keeps the writes before it.
         self._bulk_mode = True
-        self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
+        page_bytes = self.db.execute("PRAGMA page_size").fetchone()[0]
+        self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_BYTES // page_bytes}")
         self.db.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
+        self._begin()
+        self._held = 0
         try:
             yield
         finally:
+            self._held = None
             self._bulk_mode = False
-            self.db.execute("PRAGMA wal_autocheckpoint=1000")
-            self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB if self._searched else CACHE_KIB}")
+            try:
+                if self.db.in_transaction:
+                    self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise StoreError(f"writing to store {self.path} failed: {exc}") from None
+            finally:
+                self.db.execute("PRAGMA wal_autocheckpoint=1000")
+                self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB if self._searched else CACHE_KIB}")
             try:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error:  # a reader holds the log: the next writer's checkpoint finishes it

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator, Optional, TypeVar
 
 from index.query import Filters, Node
+from nlp.normalize import search_text
 from prahari.errors import StoreError
 from prahari.model import Article, Fact, RawPage
 
@@ -26,6 +27,14 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+def search_forms(article: Article) -> tuple[str, str]:
+    """The article's analysed title and text: the ones made with it, unless its title or text changed since."""
+    made = article.search_forms
+    if made is not None and made[0] == article.title and made[1] == article.text:
+        return made[2], made[3]
+    return search_text(article.title), search_text(article.text)
 
 
 class CrawlSide(ABC):
@@ -71,7 +80,9 @@ class CrawlSide(ABC):
     @contextmanager
     def bulk(self) -> Iterator[None]:
         """Many writes follow (reindex, building a large store): the store may spend more cores and make reads
-        wait for the end (Elasticsearch refreshes once at the end), trading freshness of reads for speed."""
+        wait for the end (Elasticsearch refreshes once at the end; SQLite commits every 25,000 rows and at the
+        end, so other connections see the writes then), trading freshness of reads for speed. Leaving the block,
+        by an error or a stop too, keeps every write that returned."""
         yield
 
     def close(self) -> None:

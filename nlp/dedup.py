@@ -9,7 +9,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-from nlp.normalize import analyse
+from typing import Optional
+
+from nlp.normalize import search_text, search_words
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.6 Jaccard almost always share a band
@@ -35,9 +37,10 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
 
 
-def content_hash(text: str) -> str:
-    """Hash of the normalised words, so whitespace and case changes do not matter."""
-    return hashlib.sha1(" ".join(analyse(text)).encode("utf-8")).hexdigest()
+def content_hash(text: str, analysed: Optional[str] = None) -> str:
+    """Hash of the normalised words, so whitespace and case changes do not matter (`analysed`: the text's
+    search_text, when it was made already)."""
+    return hashlib.sha1((search_text(text) if analysed is None else analysed).encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -58,13 +61,13 @@ def _mix(hashes: np.ndarray) -> np.ndarray:
     return hashes ^ (hashes >> np.uint32(16))
 
 
-def minhash_signature(text: str) -> np.ndarray:
+def minhash_signature(text: str, analysed: Optional[str] = None) -> np.ndarray:
     """MinHash over word shingles of the normalised text.
 
     The same values as datasketch 2's MinHash (scheme affine32, seed 7, SHA-1 shingle hashes), which wrote
     the signatures already stored: importing datasketch pulled in SciPy, 1 s and 57 MB in every process.
     """
-    words = analyse(text)
+    words = search_words(search_text(text) if analysed is None else analysed)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
     hashes = np.fromiter((int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little") for s in shingles),
                          dtype=np.uint32, count=len(shingles))

@@ -71,6 +71,16 @@ def analyse(text: str) -> list[str]:
     return [tok for tok in _tokens(text) if tok.isalnum() or _WORD.search(tok)]
 
 
+def search_text(text: str) -> str:
+    """The analysed words joined by single spaces: the form stores index and content hashes are made from."""
+    return " ".join(analyse(text))
+
+
+def search_words(analysed: str) -> list[str]:
+    """The words of a search_text form again (a word never holds a space, and none is empty)."""
+    return analysed.split(" ") if analysed else []
+
+
 def script_language(text: str) -> str:
     """Guess hi or en from the script: Devanagari letters versus Latin letters."""
     sample = text[:20000]

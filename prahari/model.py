@@ -160,6 +160,9 @@ class Article:
     figures: list[Figure] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
+    # The analysed title and text, made once where the article is built, beside the strings they were made
+    # from: (title, text, analysed title, analysed text). Stores index them; never exported.
+    search_forms: Optional[tuple[str, str, str, str]] = field(default=None, repr=False, compare=False)
 
     EXPORT_FIELDS = (
         "id", "url", "canonical_url", "source", "title", "language", "published", "fetched",

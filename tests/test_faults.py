@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -17,7 +18,13 @@ import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
+from index.query import Filters, build_search
+from index.store import open_store
 from prahari.app.cli import main
+from prahari.errors import StoreError
+from prahari.model import Article, Figure
 from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import export_records, marked_processes, write_incident
 from tests.test_store_contract import es_node
@@ -225,3 +232,45 @@ def test_a_disk_that_fills_stops_update_with_one_line_and_loses_nothing(tmp_path
     records = export_records(store, capsys, "--include-irrelevant")
     assert sorted(r["canonical_url"].rsplit("/news/", 1)[1] for r in records) == sorted(
         a["slug"] for a in load_articles())
+
+
+def test_sqlite_bulk_mode_keeps_every_write_that_returned_through_a_failed_write_and_a_stop(tmp_path):
+    # Bulk mode holds one transaction across writes. A write that fails half way must leave nothing behind (its
+    # articles, side rows and counts), the writes around it must stay, and a stop inside the block must commit
+    # what was written before it.
+    def batch(start: int, count: int) -> list[Article]:
+        out = []
+        for n in range(start, start + count):
+            article_id = hashlib.sha1(f"bulk-{n}".encode()).hexdigest()[:16]
+            out.append(Article(id=article_id, url=f"https://bulk.example/{n}", canonical_url=f"https://bulk.example/{n}",
+                               source="bulk.example", title=f"Report {n}", language="en", text=f"Server report {n}.",
+                               published="2022-12-01T10:00:00+05:30", relevant=True, incident="bulk",
+                               story_id=article_id, content_hash=article_id,
+                               figures=[Figure(kind="money", value=float(n), unit="INR", text=str(n), field="text",
+                                              start=0, end=1)]))
+        return out
+
+    url = f"sqlite:///{tmp_path}/bulk.db"
+    store = open_store(url)
+    broken = batch(100, 5)
+    broken[-1].figures[0].value = {"not": "a number"}  # fails in the third table the write fills
+    with pytest.raises(KeyboardInterrupt):
+        with store.bulk():
+            store.save([], batch(0, 100))
+            with pytest.raises(StoreError):
+                store.save([], broken)
+            store.save([], batch(200, 50))
+            raise KeyboardInterrupt  # a stop (Ctrl-C, or SIGTERM as Stopped) inside the block
+    store.close()
+    reopened = open_store(url, create=False)  # a new connection: only what was committed
+    try:
+        titles = sorted(int(a.title.split()[1]) for a in reopened.iter_articles(Filters(incident="bulk")))
+        counts = reopened.counts()
+        facets = reopened.facets(Filters(incident="bulk"))
+        figures = reopened.db.execute("SELECT COUNT(*) FROM article_figures").fetchone()[0]
+        hits = reopened.search(build_search("report"), Filters(incident="bulk"), limit=500)
+    finally:
+        reopened.close()
+    assert titles == list(range(100)) + list(range(200, 250))
+    assert counts["articles"] == 150 and figures == 150 and len(hits) == 150
+    assert [row["count"] for row in facets["language"]] == [150]

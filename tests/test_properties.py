@@ -26,6 +26,7 @@ from index.store import open_store
 from nlp.dates import find_dates
 from nlp.extract import ExtractionError, extract_page
 from nlp.figures import find_figures
+from nlp.normalize import analyse, search_text, search_words
 from prahari.errors import IncidentFileError, QuerySyntaxError
 from prahari.incident import load_incident
 from prahari.model import Article
@@ -142,3 +143,13 @@ def test_any_article_round_trips_through_every_export(tmp_path_factory, title, t
     sheet = openpyxl.load_workbook(path).active
     cell = sheet.cell(row=2, column=Article.EXPORT_FIELDS.index("title") + 1).value or ""
     assert not str(cell).startswith(("=", "+", "-", "@"))
+
+
+@BUDGET
+@given(text=st.text(alphabet=st.sampled_from(string.printable + DEVANAGARI + "₹“”\u00a0\u200d\u0964"), max_size=300))
+@example(text="one two.\nthree four\n\nfive\tsix  seven\u00a0eight")
+@example(text="")
+def test_the_analysed_form_gives_back_the_same_words(text):
+    # Stores index search_text(text), and the pipeline hashes the words it gives back: no word may hold a
+    # space or be empty, or the hashes of articles built with and without their forms would differ.
+    assert search_words(search_text(text)) == analyse(text)

@@ -16,6 +16,7 @@ import pytest
 
 from index.query import Filters, build_search
 from index.store import open_store
+from nlp.normalize import search_text
 from prahari.app.cli import main
 from prahari.model import Article, Fact
 from prahari.app.sample.site import SampleSite, load_articles
@@ -217,6 +218,30 @@ def test_export_beyond_ten_thousand_documents(backend, tmp_path):
     finally:
         store.close()
     assert len(ids) == len(set(ids)) == total and facts == total
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_analysed_forms_made_for_an_older_text_are_not_indexed(backend, tmp_path):
+    # The pipeline hands its analysed title and text along with the article; if the text changed after they
+    # were made, the store must index the text as it is now.
+    def article(n: int, title: str, text: str, made_for: str) -> Article:
+        article_id = hashlib.sha1(f"forms-{n}".encode()).hexdigest()[:16]
+        return Article(id=article_id, url=f"https://forms.example/{n}", canonical_url=f"https://forms.example/{n}",
+                       source="forms.example", title=title, language="en", text=text, relevant=True,
+                       incident="forms", story_id=article_id, content_hash=article_id,
+                       search_forms=(title, made_for, search_text(title), search_text(made_for)))
+
+    fresh = article(1, "Server report", "The ransom note reached the hospital.", "The ransom note reached the hospital.")
+    stale = article(2, "Second report", "Backups restored the e-hospital data.", "A bitcoin wallet was named.")
+    url = fresh_store(backend, tmp_path)
+    store = open_store(url)
+    try:
+        store.save([], [fresh, stale])
+        found = {word: [a.id for a in store.search(build_search(word), Filters(incident="forms"))]
+                 for word in ("ransom", "restored", "bitcoin")}
+    finally:
+        store.close()
+    assert found == {"ransom": [fresh.id], "restored": [stale.id], "bitcoin": []}
 
 
 def test_elasticsearch_down_at_start_is_one_line_naming_the_url(capsys):

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from index.store import Store, batched
+from index.store import Store, batched, search_forms
 from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
 from nlp.extract import extract_page
+from nlp.normalize import search_text
 from nlp.relevance import score_relevance
 from prahari.errors import PrahariError
 from prahari.incident import Incident, find_incident
@@ -34,12 +35,14 @@ def build_article(page: RawPage) -> Article:
     # trusted for identity, near-duplicate detection groups those copies instead.
     if declared and urlsplit(declared).netloc == urlsplit(page.url).netloc and not names_a_listing(declared, page.url):
         canon = canonical_url(declared)
+    title, text = fields["title"], fields["text"]
+    forms = (title, text, search_text(title), search_text(text))  # analysed once: hashes and stores reuse them
     return Article(
         id=article_id_for(canon), url=page.url, canonical_url=canon, source=urlsplit(page.url).netloc,
-        title=fields["title"], language=fields["language"], text=fields["text"],
+        title=title, language=fields["language"], text=text,
         published=fields["published"], fetched=page.fetched_at, first_seen=page.fetched_at,
-        author=fields["author"], incident=page.incident, content_hash=content_hash(fields["text"]),
-        extraction=fields["extraction"], archive=page.archive,
+        author=fields["author"], incident=page.incident, content_hash=content_hash(text, forms[3]),
+        extraction=fields["extraction"], archive=page.archive, search_forms=forms,
     )
 
 
@@ -69,7 +72,7 @@ def read_page(page: RawPage) -> tuple[Article, np.ndarray]:
     A crawl runs it in a worker process, so a page crosses the process boundary once each way.
     """
     article = annotate(build_article(page))
-    return article, minhash_signature(article.text)
+    return article, minhash_signature(article.text, search_forms(article)[1])
 
 
 @lru_cache(maxsize=4096)
@@ -108,7 +111,7 @@ class StoryAssigner:
                ) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
         """Set story_id and duplicate_of; return the signature, bands and any story re-pointing to apply."""
         if signature is None:
-            signature = minhash_signature(article.text)
+            signature = minhash_signature(article.text, search_forms(article)[1])
         bands = band_keys(signature)
         band_set = set(bands)
         candidates = self.store.story_candidates(article.content_hash, bands, article.id) + [

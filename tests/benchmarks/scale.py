@@ -38,8 +38,10 @@ BASELINE_ARTICLES = 10_000  # written the way a crawl writes (small batches, fre
 CRAWL_BATCH = 50  # the crawl's store batch (crawlers.context.CrawlContext.batch_size)
 
 
-def clone_articles(samples: list[Article], count: int) -> Iterator[Article]:
-    """`count` articles cloned from the annotated samples, spread over 200 days and 40 sources."""
+def clone_articles(samples: list[Article], count: int, forms: bool = True) -> Iterator[Article]:
+    """`count` articles cloned from the annotated samples, spread over 200 days and 40 sources; with the analysed
+    title and text the pipeline made (as a crawl hands them to the store), or without (forms=False: as reindex
+    writes them, and the store analyses)."""
     start = datetime.fromisoformat("2022-11-23T10:00:00+05:30")
     for n in range(count):
         sample = samples[n % len(samples)]
@@ -50,6 +52,7 @@ def clone_articles(samples: list[Article], count: int) -> Iterator[Article]:
         article.published = (start + timedelta(minutes=n * 3 % (200 * 24 * 60))).isoformat()
         article.story_id, article.duplicate_of, article.incident = article.id, None, "aiims-2022-sample"
         article.first_seen = "2026-11-01T06:00:00+00:00"
+        article.search_forms = sample.search_forms if forms else None
         article.facts = []
         for index, fact in enumerate(sample.facts):
             fact = copy.copy(fact)
@@ -60,12 +63,12 @@ def clone_articles(samples: list[Article], count: int) -> Iterator[Article]:
 
 
 def write_articles(store: Store, samples: list[Article], count: int, bulk: bool = True,
-                   size: int = BATCH) -> float:
+                   size: int = BATCH, forms: bool = True) -> float:
     """Seconds spent in the store writing `count` cloned articles (cloning not counted)."""
     spent = 0.0
     mode = store.bulk() if bulk else contextlib.nullcontext()
     with mode:
-        for batch in batched(clone_articles(samples, count), size):
+        for batch in batched(clone_articles(samples, count, forms), size):
             started = time.perf_counter()
             store.save([], batch)
             spent += time.perf_counter() - started
@@ -181,11 +184,19 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
     crawl_rate = BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, bulk=False,
                                                      size=CRAWL_BATCH)
     baseline.close()
+    rates = []  # the first BASELINE_ARTICLES in bulk mode, with the pipeline's analysed forms and without them
+    for forms in (True, False):
+        drop_store(baseline_url)
+        baseline = open_store(baseline_url)
+        rates.append(BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, forms=forms))
+        baseline.close()
     drop_store(baseline_url)
     how = "reused; built at" if reused else "built at"
     print(f"bench scale-{name}-bulk-write: {ARTICLES} articles with entities, figures and facts {how} {rate:,.0f} "
           f"docs/s (target >= {BULK_TARGET:,}); baseline: {BASELINE_ARTICLES:,} written as a crawl writes them "
-          f"({CRAWL_BATCH} per save) {crawl_rate:,.0f} docs/s", flush=True)
+          f"({CRAWL_BATCH} per save) {crawl_rate:,.0f} docs/s; the first {BASELINE_ARTICLES:,} in bulk mode "
+          f"{rates[0]:,.0f} docs/s with the analysed forms the pipeline made, {rates[1]:,.0f} docs/s with the store "
+          "analysing each text (as reindex writes them)", flush=True)
     settled = settle(url)
     if settled is not None:
         print(f"bench scale-{name}-settle: the node finished merging the segments the writes left in {settled:.0f}s; "
