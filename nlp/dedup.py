@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-from typing import Optional
-
-from nlp.normalize import search_text, search_words
+from nlp.normalize import analyse, search_text, search_words
 
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.6 Jaccard almost always share a band
@@ -67,7 +66,7 @@ def minhash_signature(text: str, analysed: Optional[str] = None) -> np.ndarray:
     The same values as datasketch 2's MinHash (scheme affine32, seed 7, SHA-1 shingle hashes), which wrote
     the signatures already stored: importing datasketch pulled in SciPy, 1 s and 57 MB in every process.
     """
-    words = search_words(search_text(text) if analysed is None else analysed)
+    words = analyse(text) if analysed is None else search_words(analysed)
     shingles = {" ".join(words[i:i + SHINGLE]) for i in range(max(1, len(words) - SHINGLE + 1))}
     hashes = np.fromiter((int.from_bytes(hashlib.sha1(s.encode("utf-8")).digest()[:4], "little") for s in shingles),
                          dtype=np.uint32, count=len(shingles))
