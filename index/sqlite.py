@@ -261,7 +261,7 @@ class SQLiteStore(Store):
             self.db.row_factory = sqlite3.Row
             self.db.create_function("id_rowid", 1, id_rowid, deterministic=True)
             current = self._schema_version()  # before anything writes: a foreign file stays untouched
-            if current == 0:  # a new store: 16 KiB pages, so a bulk write makes a quarter of the page writes
+            if current == 0:  # a new store: 16 KiB pages, so a bulk write makes fewer, larger page writes
                 self.db.execute(f"PRAGMA page_size={PAGE_BYTES}")
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
