@@ -245,8 +245,7 @@ class SQLiteStore(Store):
 
     def __init__(self, url: str, create: bool = True):
         self.url = url
-        self._bulk_mode = False
-        self._held: Optional[int] = None  # articles and pages written since bulk mode last committed
+        self._held: Optional[int] = None  # in bulk mode: articles and pages written since it last committed
         self._searched = False
         path = url[len("sqlite:///"):]
         self.path = Path(path)
@@ -439,7 +438,7 @@ class SQLiteStore(Store):
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
-        if self._bulk_mode:
+        if self._held is not None:
             yield
             return
         # One transaction stays open across writes and commits every BULK_COMMIT_ROWS articles: each commit
@@ -447,7 +446,6 @@ class SQLiteStore(Store):
         # A larger page cache keeps those pages between batches, and the log is copied into the file at
         # 160 MB rather than every 1,000 pages. A stop or an error in one write keeps the writes before it.
         self._begin()  # a busy store fails here, before anything changed
-        self._bulk_mode = True
         self._held = 0
         page_bytes = self.db.execute("PRAGMA page_size").fetchone()[0]
         self.db.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_BYTES // page_bytes}")
@@ -456,7 +454,6 @@ class SQLiteStore(Store):
             yield
         finally:
             self._held = None
-            self._bulk_mode = False
             try:
                 if self.db.in_transaction:
                     self.db.execute("COMMIT")
@@ -654,7 +651,7 @@ class SQLiteStore(Store):
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
         # Rank over the slim key rows (joined by the full-text rowid), then read only the winners' bodies.
-        if not self._searched and not self._bulk_mode:  # the crawl never searches: its connections stay small
+        if not self._searched and self._held is None:  # the crawl never searches: its connections stay small
             self._searched = True
             self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB}")
         match = to_fts(query)

@@ -72,7 +72,12 @@ def read_page(page: RawPage) -> tuple[Article, np.ndarray]:
     A crawl runs it in a worker process, so a page crosses the process boundary once each way.
     """
     article = annotate(build_article(page))
-    return article, minhash_signature(article.text, search_forms(article)[1])
+    return article, article_signature(article)
+
+
+def article_signature(article: Article) -> np.ndarray:
+    """The article's near-duplicate signature, from its analysed text (made again only when it has none)."""
+    return minhash_signature(article.text, search_forms(article)[1])
 
 
 @lru_cache(maxsize=4096)
@@ -111,7 +116,7 @@ class StoryAssigner:
                ) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
         """Set story_id and duplicate_of; return the signature, bands and any story re-pointing to apply."""
         if signature is None:
-            signature = minhash_signature(article.text, search_forms(article)[1])
+            signature = article_signature(article)
         bands = band_keys(signature)
         band_set = set(bands)
         candidates = self.store.story_candidates(article.content_hash, bands, article.id) + [

@@ -179,17 +179,19 @@ def request_floor(store: Store) -> Callable[[], object]:
 def bench_backend(name: str, url: str, marker: Path, samples: list[Article], baseline_url: str) -> None:
     """Bulk write and the six shapes on one backend: one line each."""
     rate, reused = kept_store(url, marker, samples, ARTICLES)
-    drop_store(baseline_url)
-    baseline = open_store(baseline_url)
-    crawl_rate = BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, bulk=False,
-                                                     size=CRAWL_BATCH)
-    baseline.close()
-    rates = []  # the first BASELINE_ARTICLES in bulk mode, with the pipeline's analysed forms and without them
-    for forms in (True, False):
+
+    def fresh_rate(**how) -> float:
+        """docs/s writing BASELINE_ARTICLES into a new store, written as `how` says (write_articles' options)."""
         drop_store(baseline_url)
         baseline = open_store(baseline_url)
-        rates.append(BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, forms=forms))
-        baseline.close()
+        try:
+            return BASELINE_ARTICLES / write_articles(baseline, samples, BASELINE_ARTICLES, **how)
+        finally:
+            baseline.close()
+
+    crawl_rate = fresh_rate(bulk=False, size=CRAWL_BATCH)
+    # The first BASELINE_ARTICLES in bulk mode, with the pipeline's analysed forms and without them.
+    rates = [fresh_rate(forms=True), fresh_rate(forms=False)]
     drop_store(baseline_url)
     how = "reused; built at" if reused else "built at"
     print(f"bench scale-{name}-bulk-write: {ARTICLES} articles with entities, figures and facts {how} {rate:,.0f} "
