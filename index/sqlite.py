@@ -7,6 +7,7 @@ import inspect
 import json
 import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -184,6 +185,9 @@ KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen"
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
 RANK_WEIGHTS = "0, 3.0, 1.0"  # bm25 column weights: the id (not searched), a title match 3×, the text 1×
 BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit matches before filtering
+# Full-text rowids are the first 60 bits of a hash (id_rowid), so this splits the matches of any query in two
+# near-equal halves: a search ranks each half on its own core.
+ROWID_HALVES = ((0, 1 << 59), (1 << 59, 1 << 60))
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
@@ -247,6 +251,7 @@ class SQLiteStore(Store):
         self.url = url
         self._held: Optional[int] = None  # in bulk mode: articles and pages written since it last committed
         self._searched = False
+        self._ranker: Optional[tuple[ThreadPoolExecutor, sqlite3.Connection]] = None  # the second half's reader
         path = url[len("sqlite:///"):]
         self.path = Path(path)
         if path != ":memory:" and not self.path.exists() and not create:
@@ -658,10 +663,11 @@ class SQLiteStore(Store):
         _source, where, params = self._scope(filters, drive_by_entity=False)
         ids = self._best_before_filters(match, where, params, limit) if self._keeps_most(filters) else None
         if ids is None:
-            ids = [r[0] for r in self.db.execute(
-                f"""SELECT a.id FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
-                    WHERE articles_fts MATCH ? AND {where} ORDER BY bm25(articles_fts, {RANK_WEIGHTS}) LIMIT ?""",
-                [match, *params, limit])]
+            ids = self._ranked(
+                f"""SELECT a.id, bm25(articles_fts, {RANK_WEIGHTS}) AS score, articles_fts.rowid AS key
+                    FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
+                    WHERE articles_fts MATCH ? AND {{halves}} AND {where} ORDER BY score, key LIMIT ?""",
+                [match], [*params, limit], limit)
         return self._articles_by_id(ids)
 
     def _keeps_most(self, filters: Filters) -> bool:
@@ -671,15 +677,50 @@ class SQLiteStore(Store):
         return kept is not None and everything is not None and 2 * kept >= everything
 
     def _best_before_filters(self, match: str, where: str, params: list[Any], limit: int) -> Optional[list[str]]:
-        """The best `limit` matches in view, found among the best BROAD_WINDOW × limit matches of the whole store,
-        so the key rows are read for a few hundred matches, not for every one. Exact whenever that many of them
-        are in view (every match left out ranks lower); None when fewer are, and the full search must run."""
-        ids = [r[0] for r in self.db.execute(
-            f"""SELECT a.id FROM (SELECT rowid, bm25(articles_fts, {RANK_WEIGHTS}) AS score FROM articles_fts
-                    WHERE articles_fts MATCH ? ORDER BY score LIMIT ?) best
-                JOIN article_keys a ON a.rowid = best.rowid WHERE {where} ORDER BY best.score LIMIT ?""",
-            [match, limit * BROAD_WINDOW, *params, limit])]
-        return ids if len(ids) == limit else None
+        """The best `limit` matches in view, found among the best BROAD_WINDOW × limit matches of each half of the
+        store, so the key rows are read for a few hundred matches, not for every one. Exact whenever each half
+        has that many in view (every match it left out ranks lower); None otherwise, and the full search runs."""
+        return self._ranked(
+            f"""SELECT a.id, best.score, best.rowid AS key FROM (
+                    SELECT rowid, bm25(articles_fts, {RANK_WEIGHTS}) AS score FROM articles_fts
+                    WHERE articles_fts MATCH ? AND {{halves}} ORDER BY score, rowid LIMIT ?) best
+                CROSS JOIN article_keys a ON a.rowid = best.rowid WHERE {where} ORDER BY best.score, key LIMIT ?""",
+            [match], [limit * BROAD_WINDOW, *params, limit], limit, every_half_full=True)
+
+    def _ranked(self, sql: str, head: list[Any], tail: list[Any], limit: int,
+                every_half_full: bool = False) -> Optional[list[str]]:
+        """The ids a ranking query (rows of id, score, rowid) gives, run on both halves of the full-text rowids at
+        once, the second on a second connection, and merged by score then rowid. bm25 scores every match, so two
+        cores rank a common phrase sooner. {halves} in sql marks where the rowid range goes, between the head and
+        tail parameters. With every_half_full: None unless each half gave `limit` rows."""
+        sql = sql.replace("{halves}", "articles_fts.rowid >= ? AND articles_fts.rowid < ?")
+        (low, middle), (_, high) = ROWID_HALVES
+        ranker = self._second_reader()
+        if ranker is None:
+            halves = [self.db.execute(sql, [*head, low, high, *tail]).fetchall()]
+        else:
+            pool, other = ranker
+            second = pool.submit(lambda: other.execute(sql, [*head, middle, high, *tail]).fetchall())
+            halves = [self.db.execute(sql, [*head, low, middle, *tail]).fetchall(), second.result()]
+        if every_half_full and any(len(rows) < limit for rows in halves):
+            return None
+        merged = sorted((row for rows in halves for row in rows), key=lambda row: (row[1], row[2]))
+        return [row[0] for row in merged[:limit]]
+
+    def _second_reader(self) -> Optional[tuple[ThreadPoolExecutor, sqlite3.Connection]]:
+        """A read-only connection to the same file and a thread to run it, opened on first use; None for an
+        in-memory store, or while this connection holds a transaction (the other would not see its rows)."""
+        if str(self.path) == ":memory:" or self.db.in_transaction:
+            return None
+        if self._ranker is None:
+            try:
+                other = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=10,
+                                        check_same_thread=False)
+                other.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB}")
+            except sqlite3.Error:  # the file cannot be opened a second time: rank on the one connection
+                return None
+            self._ranker = (ThreadPoolExecutor(1, thread_name_prefix="prahari-rank"), other)
+        return self._ranker
 
     def timeline(self, filters: Filters) -> list[dict]:
         kept = self._kept(filters, "day")
@@ -844,6 +885,10 @@ class SQLiteStore(Store):
                 "facts": one("SELECT COALESCE(SUM(count), 0) FROM counts WHERE facet = 'fact_day'")}
 
     def close(self) -> None:
+        if self._ranker is not None:
+            pool, other = self._ranker
+            pool.shutdown()
+            other.close()
         self.db.close()
 
     # --- the claim ledger, claims and events ---------------------------------------------------------

@@ -244,6 +244,34 @@ def test_analysed_forms_made_for_an_older_text_are_not_indexed(backend, tmp_path
     assert found == {"ransom": [fresh.id], "restored": [stale.id], "bitcoin": []}
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_best_matches_come_first_wherever_the_store_keeps_them(backend, tmp_path):
+    # Texts of one length where the word appears 1 to 12 times: the more often, the better the match. SQLite
+    # ranks the two halves of its rows at once and merges them; the ids spread over both halves.
+    def article(times: int) -> Article:
+        article_id = hashlib.sha1(f"rank-{times}".encode()).hexdigest()[:16]
+        words = ["ransom"] * times + ["report"] * (12 - times)
+        return Article(id=article_id, url=f"https://rank.example/{times}", canonical_url=f"https://rank.example/{times}",
+                       source="rank.example", title="Hospital update", language="en", text=" ".join(words) + ".",
+                       relevant=True, incident="rank", story_id=article_id, content_hash=article_id)
+
+    articles = [article(times) for times in range(1, 13)]
+    assert len({int(a.id, 16) >> 63 for a in articles}) == 2  # the ids fall in both halves of the key range
+    url = fresh_store(backend, tmp_path)
+    store = open_store(url)
+    try:
+        store.save([], articles)
+        best = {limit: [a.id for a in store.search(build_search("ransom"), Filters(incident="rank"), limit=limit)]
+                for limit in (3, 12)}
+        # A source filter is not kept counted: SQLite ranks within the filters rather than before them.
+        within = [a.id for a in store.search(build_search("ransom"), Filters(incident="rank", source="rank.example"),
+                                             limit=5)]
+    finally:
+        store.close()
+    by_times = [a.id for a in reversed(articles)]
+    assert best == {3: by_times[:3], 12: by_times} and within == by_times[:5]
+
+
 def test_elasticsearch_down_at_start_is_one_line_naming_the_url(capsys):
     es_node()
     dead = "http://127.0.0.1:9"
