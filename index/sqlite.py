@@ -188,6 +188,7 @@ BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit 
 # Full-text rowids are the first 60 bits of a hash (id_rowid), so this splits the matches of any query in two
 # near-equal halves: a search ranks each half on its own core.
 ROWID_HALVES = ((0, 1 << 59), (1 << 59, 1 << 60))
+IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
@@ -666,7 +667,7 @@ class SQLiteStore(Store):
             ids = self._ranked(
                 f"""SELECT a.id, bm25(articles_fts, {RANK_WEIGHTS}) AS score, articles_fts.rowid AS key
                     FROM articles_fts JOIN article_keys a ON a.rowid = articles_fts.rowid
-                    WHERE articles_fts MATCH ? AND {{halves}} AND {where} ORDER BY score, key LIMIT ?""",
+                    WHERE articles_fts MATCH ? AND {IN_HALF} AND {where} ORDER BY score, key LIMIT ?""",
                 [match], [*params, limit], limit)
         return self._articles_by_id(ids)
 
@@ -683,7 +684,7 @@ class SQLiteStore(Store):
         return self._ranked(
             f"""SELECT a.id, best.score, best.rowid AS key FROM (
                     SELECT rowid, bm25(articles_fts, {RANK_WEIGHTS}) AS score FROM articles_fts
-                    WHERE articles_fts MATCH ? AND {{halves}} ORDER BY score, rowid LIMIT ?) best
+                    WHERE articles_fts MATCH ? AND {IN_HALF} ORDER BY score, rowid LIMIT ?) best
                 CROSS JOIN article_keys a ON a.rowid = best.rowid WHERE {where} ORDER BY best.score, key LIMIT ?""",
             [match], [limit * BROAD_WINDOW, *params, limit], limit, every_half_full=True)
 
@@ -691,9 +692,8 @@ class SQLiteStore(Store):
                 every_half_full: bool = False) -> Optional[list[str]]:
         """The ids a ranking query (rows of id, score, rowid) gives, run on both halves of the full-text rowids at
         once, the second on a second connection, and merged by score then rowid. bm25 scores every match, so two
-        cores rank a common phrase sooner. {halves} in sql marks where the rowid range goes, between the head and
+        cores rank a common phrase sooner. The sql holds IN_HALF, whose two parameters come between the head and
         tail parameters. With every_half_full: None unless each half gave `limit` rows."""
-        sql = sql.replace("{halves}", "articles_fts.rowid >= ? AND articles_fts.rowid < ?")
         (low, middle), (_, high) = ROWID_HALVES
         ranker = self._second_reader()
         if ranker is None:
