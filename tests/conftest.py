@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from prahari.app.cli import main
 from prahari.app.sample.site import SampleSite
+
+
+@pytest.fixture
+def main_module_restored():
+    """Put pytest's own __main__ back after the test (every AppTest fixture asks for this). Streamlit's AppTest runs
+    the dashboard as __main__ and leaves it there, and a crawl that a later test spawns would run the dashboard
+    script again in its child process."""
+    main_module = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main_module
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 @pytest.fixture()
-def app(crawled, monkeypatch):
+def app(crawled, monkeypatch, main_module_restored):
     store, _incident = crawled
     monkeypatch.setenv("PRAHARI_STORE", store)
     data.check_store.clear()

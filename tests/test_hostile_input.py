@@ -63,7 +63,7 @@ def incident_file(directory: Path, sources: list, **extra) -> Path:
 
 
 @pytest.fixture()
-def dashboard_app(crawled, monkeypatch):
+def dashboard_app(crawled, monkeypatch, main_module_restored):
     """The dashboard under AppTest over the crawled store; its cached store connection is dropped afterwards,
     so no test after it shares an open SQLite connection (and its POSIX locks) with this process."""
     import gc
