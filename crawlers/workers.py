@@ -71,18 +71,24 @@ class WorkerPool:
     def __init__(self, workers: int, warm_up: Optional[Callable[[], None]] = None):
         self.workers, self.warm_up = workers, warm_up
         self._pool: Optional[ProcessPoolExecutor] = None
+        self._used = False  # a page was sent to the workers (not only their warm-up)
 
     def start(self) -> None:
         """Start the worker processes now, so their imports overlap the crawl's first requests."""
         if self.workers and self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=spawn_context(),
                                              initializer=_start_worker, initargs=(os.getpid(), self.warm_up))
+            # A spawn pool starts a process per task submitted, not when it is made: one empty task per worker
+            # starts them all now, not when the first page arrives.
+            for _ in range(self.workers):
+                self._pool.submit(os.getpid)
 
     async def run(self, function: Callable[..., Any], *args: Any) -> Any:
         """Call function(*args) in a worker and wait for it without blocking the reactor."""
         if not self.workers:
             return function(*args)
         self.start()
+        self._used = True
         try:
             return await asyncio.wrap_future(self._pool.submit(function, *args))
         except BrokenProcessPool:
@@ -91,6 +97,11 @@ class WorkerPool:
 
     def shutdown(self) -> None:
         if self._pool is not None:
+            if not self._used:
+                # Workers that only warmed up (an update that found nothing new) are stopped, not waited for
+                # while they finish importing spaCy. The executor has no public call for this before 3.14.
+                for process in list(getattr(self._pool, "_processes", {}).values()):
+                    process.terminate()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
@@ -101,8 +112,10 @@ def default_workers() -> int:
 
 
 def load_nlp() -> None:
-    """Load spaCy and the alias data before the first page arrives."""
+    """Load spaCy, the alias data and dateparser's languages before the first page arrives."""
+    from nlp.dates import load_date_data
     from nlp.pipeline import pipeline
 
     pipeline("hi"), pipeline("en")
+    load_date_data()
 

@@ -121,6 +121,7 @@ def test_bad_text_returns_what_it_can(text):
     ("FIR dated 18-12-2022", "2022-12-19", [("2022-12-18", "absolute")]),
     ("२३ नवंबर को", "2022-11-30", [("2022-11-23", "absolute")]),
     ("on December 30", "2023-01-02", [("2022-12-30", "absolute")]),  # month-day after publication: last year
+    ("on December 30", "2023-12-31", [("2023-12-30", "absolute")]),  # the same words, read again a year on
     ("last Wednesday", "2022-12-02", [("2022-11-30", "weekday")]),
     ("मंगलवार को बैठक हुई", "2022-11-30", [("2022-11-29", "weekday")]),
     ("कल बैठक हुई थी", "2022-11-30", [("2022-11-29", "relative")]),
