@@ -18,7 +18,8 @@ from nlp.figures import find_figures
 from nlp.sentences import split_sentences
 from prahari.model import Article, DateMention, Entity, Fact, Figure, Mention
 
-for _name in ("prahari_field", "prahari_published", "prahari_entities", "prahari_dates", "prahari_figures"):
+for _name in ("prahari_field", "prahari_published", "prahari_text", "prahari_entities", "prahari_dates",
+              "prahari_figures"):
     if not Doc.has_extension(_name):
         Doc.set_extension(_name, default=None)
 
@@ -28,13 +29,18 @@ ACTION = re.compile(r"\b(said|says|told|registered|filed|wrote|asked|chaired|met
                     r"(कहा|बताया|दर्ज|लिखा|मांग|मांगी|मांगे|बैठक|निलंबित|बहाल|जांच|जारी|शामिल|ऑडिट|समीक्षा)", re.I)
 
 
+def _text(doc: Doc) -> str:
+    """The field's text: kept as given, since spaCy joins every token again each time doc.text is read."""
+    return doc._.prahari_text if doc._.prahari_text is not None else doc.text
+
+
 @Language.factory("prahari_entities")
 def make_entity_finder(nlp: Language, name: str):
     """Known entities from nlp/data/entities.yaml (loaded once), then unknown organisations by pattern."""
     known, *_ = load_aliases()
 
     def find(doc: Doc) -> Doc:
-        text, field = doc.text, doc._.prahari_field
+        text, field = _text(doc), doc._.prahari_field
         found = [(entity_id, s, e) for entity_id, s, e in find_known(text)]
         entities: dict[str, Entity] = {}
         for entity_id, start, end in found:
@@ -55,7 +61,7 @@ def make_date_finder(nlp: Language, name: str):
     """Absolute, weekday and relative dates, resolved against the publication date."""
 
     def find(doc: Doc) -> Doc:
-        doc._.prahari_dates = find_dates(doc.text, doc._.prahari_field, doc._.prahari_published)
+        doc._.prahari_dates = find_dates(_text(doc), doc._.prahari_field, doc._.prahari_published)
         return doc
 
     return find
@@ -67,7 +73,7 @@ def make_figure_finder(nlp: Language, name: str):
 
     def find(doc: Doc) -> Doc:
         dates = [(d.start, d.end) for d in doc._.prahari_dates or []]
-        doc._.prahari_figures = find_figures(doc.text, doc._.prahari_field, dates)
+        doc._.prahari_figures = find_figures(_text(doc), doc._.prahari_field, dates)
         return doc
 
     return find
@@ -96,7 +102,7 @@ def analyse_field(text: str, field: str, lang: str, published: Optional[date]) -
     """Run the pipeline over one field (title or text)."""
     nlp = pipeline(lang if lang in ("hi", "en") else "en")
     doc = nlp.make_doc(text)
-    doc._.prahari_field, doc._.prahari_published = field, published
+    doc._.prahari_field, doc._.prahari_published, doc._.prahari_text = field, published, text
     for _name, component in nlp.pipeline:
         doc = component(doc)
     return doc
