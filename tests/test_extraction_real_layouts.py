@@ -99,7 +99,8 @@ def test_headline_is_not_repeated_as_the_first_body_line():
 
 
 def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp_path, capsys):
-    """A store from before schema v6 (no extraction column) migrates, and reprocess keeps every article."""
+    """A store from before schema v6 (no extraction column) migrates, searches as before, and reprocess keeps every
+    article (and its search results)."""
     import shutil
     import sqlite3
 
@@ -129,9 +130,24 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
             CREATE VIRTUAL TABLE facts_fts USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
         """)  # what v9 dropped
         db.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
+
+    def searched(url: str) -> dict[str, list[str]]:
+        from index.query import Filters, build_search
+        from index.store import open_store
+
+        opened = open_store(url, create=False)
+        try:
+            return {q: [a.id for a in opened.search(build_search(q), Filters(include_irrelevant=True), 50)]
+                    for q in ('"दिल्ली पुलिस"', "ransom OR फिरौती", "server")}
+        finally:
+            opened.close()
+
     before = export_records(store, capsys, "--include-irrelevant")
+    before_search = searched(store)
+    assert searched(f"sqlite:///{old}") == before_search  # migrated to the current schema on opening
     assert main(["reprocess", "--store", f"sqlite:///{old}", "--incident", str(incident)]) == 0
     after = export_records(f"sqlite:///{old}", capsys, "--include-irrelevant")
+    assert searched(f"sqlite:///{old}") == before_search and all(before_search.values())
     assert sorted(r["id"] for r in after) == sorted(r["id"] for r in before)
     assert {r["extraction"] for r in after} <= {"precise", "recall", "json-ld"}
     assert [(r["title"], r["text"], r["published"]) for r in sorted(after, key=lambda r: r["id"])] == [

@@ -245,6 +245,35 @@ def test_analysed_forms_made_for_an_older_text_are_not_indexed(backend, tmp_path
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_rewritten_article_is_found_by_its_new_words_only(backend, tmp_path):
+    # A re-crawl or reprocess writes an article again with a new text: its old words must leave the index, and the
+    # ranking and counts must be those of a store that only ever held the new text.
+    def article(n: int, text: str) -> Article:
+        article_id = hashlib.sha1(f"rewrite-{n}".encode()).hexdigest()[:16]
+        return Article(id=article_id, url=f"https://rewrite.example/{n}", canonical_url=f"https://rewrite.example/{n}",
+                       source="rewrite.example", title=f"Server report {n}", language="en", text=text, relevant=True,
+                       incident="rewrite", story_id=article_id, content_hash=article_id)
+
+    first = [article(1, "The ransom note reached the hospital."), article(2, "A ransom, a ransom, a ransom demand.")]
+    final = [article(1, "Backups restored the e-hospital data."), first[1],
+             article(3, "The ransom demand was restored to the record.")]
+    found = {}
+    for name, writes in (("rewritten", [first, final, final]), ("fresh", [final])):
+        url = fresh_store(backend, tmp_path)
+        store = open_store(url)
+        try:
+            for batch in writes:
+                store.save([], batch)
+            found[name] = {word: [a.id for a in store.search(build_search(word), Filters(incident="rewrite"))]
+                           for word in ("ransom", "restored", "note", "hospital", "report")}
+            found[name]["count"] = store.count_articles(Filters(incident="rewrite"))
+        finally:
+            store.close()
+    assert found["rewritten"] == found["fresh"]
+    assert found["fresh"]["note"] == [] and found["fresh"]["ransom"] == [final[1].id, final[2].id]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_the_best_matches_come_first_wherever_the_store_keeps_them(backend, tmp_path):
     # Texts of one length where the word appears 1 to 12 times: the more often, the better the match. SQLite
     # ranks the two halves of its rows at once and merges them; the ids spread over both halves.
