@@ -74,15 +74,11 @@ def settle_browser(server_pid: int, most: float = 15.0, idle: float = 0.05) -> f
     core for half a second, or `most` seconds passed): an analyst's browser is already running, so a timed
     navigation should measure the page, not Chromium's own start-up. Seconds waited."""
     started = time.monotonic()
-    before = snapshot()
     while time.monotonic() - started < most:
-        time.sleep(0.5)
-        after = snapshot()
-        browser = family(after, os.getpid()) - family(after, server_pid) - {os.getpid()}
-        used = sum(after[p][2] - before.get(p, (0, 0, 0.0))[2] for p in browser)
-        if used < idle * 0.5:
+        with LoadCpu(server_pid) as window:
+            time.sleep(0.5)
+        if window.browser < idle * 0.5:
             break
-        before = after
     return time.monotonic() - started
 
 
