@@ -97,9 +97,3 @@ pages = [
     st.Page("screens/article.py", title="Article", icon=":material/article:", url_path="article", visibility="hidden"),
 ]
 st.navigation(pages).run()
-
-# Streamlit gives the sidebar widgets of a multipage app new identities between the first run of a
-# session and the next, so the first click would be lost; one rerun at the start settles them.
-if not st.session_state.get("settled"):
-    st.session_state["settled"] = True
-    st.rerun()

@@ -1,55 +1,120 @@
-"""The timeline's charts as plain Vega-Lite specs (st.vega_lite_chart). Altair would build the same specs, but
-checks each against the whole Vega-Lite schema on every run: a fifth of a first page load's script time."""
+"""The timeline's charts as HTML drawn on the server and shown with st.html: reports per day by language (each
+bar a link to that day alone), events per day, and a strip of the days facts refer to. Vega-Lite drew them
+before, but its code is the largest part of a first page load (775 KB to fetch and compile on two cores), and
+Streamlit reveals the page only once every element's code is in: the list waited on the chart library."""
 
 from __future__ import annotations
 
+import html
+import math
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from typing import Optional
 
-DAY_FORMAT = "%Y-%m-%d"  # every axis and tooltip shows the year
-PICK = "pick"  # the selection a click on a bar makes: {"pick": [{"day": …}]}
+LANGUAGE_COLOURS = {"हिन्दी": "#83c9ff", "English": "#0068c9"}  # Streamlit's own chart palette, as before
+EVENT_COLOUR = "#7b4fa0"
+MOST_LABELS = 8  # dates under the x axis, at most
+
+STYLE = (
+    "<style>"
+    ".pr-legend{font-size:.8em;color:#444;margin:0 0 .3em 2.4em}"
+    ".pr-key{display:inline-block;width:.75em;height:.75em;margin:0 .3em 0 .9em;vertical-align:-.05em}"
+    ".pr-plot{position:relative;height:200px;margin:.5em 0 0 2.4em;border-bottom:1px solid #bbb}"
+    ".pr-grid{position:absolute;left:0;right:0;border-top:1px solid #eee;font-size:.7em;color:#666}"
+    ".pr-grid span{position:absolute;right:100%;margin-right:.4em;transform:translateY(-50%)}"
+    ".pr-bar{position:absolute;bottom:0;display:flex;flex-direction:column-reverse;min-width:2px}"
+    "a.pr-bar{cursor:pointer}a.pr-bar:hover{opacity:.7}"
+    ".pr-axis{position:relative;height:1.5em;margin-left:2.4em;font-size:.7em;color:#666}"
+    ".pr-axis span{position:absolute;top:.3em;transform:translateX(-50%);white-space:nowrap}"
+    ".pr-strip{position:relative;height:14px;margin:.2em 0 .4em 2.4em}"
+    ".pr-tick{position:absolute;top:1px;width:2px;height:12px;background:#c0392b}"
+    "</style>"
+)
 
 
-def _day_axis(domain: Optional[list[str]], axis: bool = True) -> dict:
-    """The shared x axis: calendar days over the same domain, so bars and the fact strip line up."""
-    x: dict = {"field": "day", "type": "temporal", "title": None}
-    if domain:
-        x["scale"] = {"domain": domain}
-    x["axis"] = {"format": DAY_FORMAT, "labelAngle": 0, "labelOverlap": True} if axis else None
-    return x
+def day_span(days: Iterable[Optional[str]]) -> Optional[tuple[date, date]]:
+    """The first and last of some ISO days (undated ones left out), or None when there are none."""
+    known = sorted(date.fromisoformat(d[:10]) for d in days if d)
+    return (known[0], known[-1]) if known else None
 
 
-def _day_tooltip() -> dict:
-    return {"field": "day", "type": "temporal", "format": DAY_FORMAT}
+def _slots(span: tuple[date, date]) -> int:
+    return (span[1] - span[0]).days + 1
 
 
-def report_bars(rows: list[dict], domain: Optional[list[str]]) -> dict:
-    """Reports per day, coloured by language; a click picks a day (the others fade)."""
-    return {
-        "data": {"values": rows}, "height": 200, "mark": {"type": "bar", "cursor": "pointer"},
-        "params": [{"name": PICK, "select": {"type": "point", "fields": ["day"], "on": "click"}}],
-        "encoding": {
-            "x": _day_axis(domain),
-            "y": {"field": "count", "type": "quantitative", "title": "reports"},
-            "color": {"field": "language", "type": "nominal", "title": "language"},
-            "opacity": {"condition": {"param": PICK, "value": 1.0}, "value": 0.45},
-            "tooltip": [_day_tooltip(), {"field": "language", "type": "nominal"},
-                        {"field": "count", "type": "quantitative"}]}}
+def _left(day: date, span: tuple[date, date], inset: float = 0.0) -> float:
+    """Where a day's column starts, in percent of the plot's width (inset: a fraction of one column)."""
+    return round(((day - span[0]).days + inset) * 100 / _slots(span), 3)
 
 
-def event_bars(rows: list[dict], domain: Optional[list[str]]) -> dict:
-    """Events per day, on the day they happened."""
-    return {
-        "data": {"values": rows}, "height": 200, "mark": {"type": "bar", "color": "#7b4fa0"},
-        "encoding": {
-            "x": _day_axis(domain),
-            "y": {"field": "count", "type": "quantitative", "title": "events"},
-            "tooltip": [_day_tooltip(), {"field": "count", "type": "quantitative"}]}}
+def _step(top: int) -> int:
+    """A round gridline step (1, 2 or 5 times a power of ten) giving about four lines up to `top`."""
+    rough = max(top / 4, 1)
+    power = 10 ** math.floor(math.log10(rough))
+    return next(power * m for m in (1, 2, 5, 10) if power * m >= rough)
 
 
-def fact_strip(rows: list[dict], domain: Optional[list[str]]) -> dict:
-    """A thin strip of ticks on the days facts refer to, under the bars."""
-    return {
-        "data": {"values": rows}, "height": 24, "mark": {"type": "tick", "color": "#c0392b", "thickness": 2, "size": 12},
-        "encoding": {
-            "x": _day_axis(domain, axis=False),
-            "tooltip": [_day_tooltip(), {"field": "count", "type": "quantitative", "title": "facts"}]}}
+def _axis(span: tuple[date, date]) -> str:
+    """Dates under the plot, evenly spaced, at most MOST_LABELS of them."""
+    every = math.ceil(_slots(span) / MOST_LABELS)
+    labels = (span[0] + timedelta(days=n) for n in range(0, _slots(span), every))
+    return "<div class='pr-axis'>" + "".join(
+        f"<span style='left:{_left(day, span, 0.5)}%'>{day.isoformat()}</span>" for day in labels) + "</div>"
+
+
+def _plot(columns: dict[date, list[tuple[str, int]]], span: tuple[date, date], unit: str,
+          colours: dict[str, str], link: Optional[Callable[[str], str]]) -> str:
+    """Stacked bars, one per day, over gridlines; each bar's tooltip names the day and every part's count."""
+    top = max((sum(n for _, n in parts) for parts in columns.values()), default=1)
+    step = _step(top)
+    ceiling = math.ceil(top / step) * step
+    grid = "".join(f"<div class='pr-grid' style='bottom:{value * 100 / ceiling:.2f}%'><span>{value}</span></div>"
+                   for value in range(0, ceiling + 1, step))
+    width = round(80 / _slots(span), 3)
+    bars = []
+    for day, parts in sorted(columns.items()):
+        total = sum(n for _, n in parts)
+        label = f"{day.isoformat()}: {total} {unit}" + (
+            " (" + ", ".join(f"{name} {n}" for name, n in parts) + ")" if len(parts) > 1 else "")
+        pieces = "".join(f"<span style='flex:{n};background:{colours.get(name, EVENT_COLOUR)}'></span>"
+                         for name, n in parts)
+        tag, target = ("a", f" href='{html.escape(link(day.isoformat()))}'") if link else ("div", "")
+        bars.append(f"<{tag} class='pr-bar'{target} title='{html.escape(label)}' aria-label='{html.escape(label)}' "
+                    f"style='left:{_left(day, span, 0.1)}%;width:{width}%;height:{total * 100 / ceiling:.2f}%'>"
+                    f"{pieces}</{tag}>")
+    return f"<div class='pr-plot' role='img' aria-label='{unit} per day'>{grid}{''.join(bars)}</div>" + _axis(span)
+
+
+def report_bars(rows: list[dict], span: Optional[tuple[date, date]], link: Callable[[str], str]) -> str:
+    """Reports per day ({day, language, count} rows, language as shown), stacked by language; a click on a
+    bar opens the link made for its day."""
+    if span is None:
+        return ""
+    columns: dict[date, list[tuple[str, int]]] = {}
+    for row in rows:
+        columns.setdefault(date.fromisoformat(row["day"][:10]), []).append((row["language"], row["count"]))
+    for parts in columns.values():
+        parts.sort(key=lambda part: list(LANGUAGE_COLOURS).index(part[0]) if part[0] in LANGUAGE_COLOURS else 9)
+    languages = sorted({row["language"] for row in rows}, key=lambda name: name not in LANGUAGE_COLOURS)
+    legend = "<div class='pr-legend'>" + "".join(
+        f"<span class='pr-key' style='background:{LANGUAGE_COLOURS.get(name, EVENT_COLOUR)}'></span>"
+        f"{html.escape(name)}" for name in languages) + "</div>"
+    return legend + _plot(columns, span, "reports", LANGUAGE_COLOURS, link)
+
+
+def event_bars(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
+    """Events per day ({day, count} rows), on the day they happened."""
+    if span is None:
+        return ""
+    columns = {date.fromisoformat(row["day"][:10]): [("events", row["count"])] for row in rows}
+    return _plot(columns, span, "events", {}, None)
+
+
+def fact_strip(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
+    """A thin strip of red ticks on the days facts refer to ({day, count} rows), lined up under the bars."""
+    if span is None:
+        return ""
+    ticks = "".join(
+        f"<div class='pr-tick' title='{row['day'][:10]}: {row['count']} facts' "
+        f"style='left:{_left(date.fromisoformat(row['day'][:10]), span, 0.5)}%'></div>" for row in rows)
+    return f"<div class='pr-strip'>{ticks}</div>"

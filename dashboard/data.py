@@ -7,7 +7,7 @@ import os
 import threading
 from collections import Counter
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date
 from itertools import islice
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -140,13 +140,6 @@ def match_words(text: str) -> Optional[tuple]:
         return query_words(build_search(text))
     except QuerySyntaxError:
         return None
-
-
-def picked_day(value) -> date:
-    """The day of a clicked bar (Vega hands over epoch milliseconds or an ISO string)."""
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, timezone.utc).date()
-    return date.fromisoformat(str(value)[:10])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

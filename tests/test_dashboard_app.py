@@ -11,7 +11,7 @@ import pytest
 from datetime import date
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import charts, data
 from dashboard.render import item_html
 from dashboard.view import View, filters_key
 from index.query import Filters
@@ -44,9 +44,23 @@ def test_timeline_renders_chart_days_and_items(app):
     app.run()
     assert not app.exception
     assert [h.value for h in app.header] == ["Incident timeline"]
-    assert app.get("vega_lite_chart"), "the per-day chart is drawn"
+    chart = next(h.value for h in app.html if "pr-plot" in h.value)  # the per-day chart is drawn
+    assert "2022-11-25: " in chart and "reports" in chart and "pr-tick" in chart
     assert any(s.value.startswith("2022-11-") for s in app.subheader), "items are grouped by day"
     assert "44** articles" in texts(app)
+
+
+def test_day_bars_stack_languages_on_a_shared_day_axis():
+    span = (date(2022, 11, 25), date(2022, 12, 4))  # ten days: each day's column is a tenth of the width
+    rows = [{"day": "2022-11-25", "language": "हिन्दी", "count": 3}, {"day": "2022-11-25", "language": "English", "count": 5},
+            {"day": "2022-12-04", "language": "English", "count": 2}]
+    drawn = charts.report_bars(rows, span, lambda day: f"?since={day}&until={day}")
+    assert "aria-label='2022-11-25: 8 reports (हिन्दी 3, English 5)'" in drawn
+    assert "href='?since=2022-12-04&amp;until=2022-12-04'" in drawn and "left:91.0%" in drawn
+    assert "height:100.00%" in drawn and "height:25.00%" in drawn  # gridlines every 2 up to 8
+    strip = charts.fact_strip([{"day": "2022-11-29", "count": 4}], span)
+    assert "left:45.0%" in strip and "2022-11-29: 4 facts" in strip  # the middle of the fifth day, under its bar
+    assert charts.day_span(["2022-12-04", None, "2022-11-25T10:00:00"]) == span and charts.day_span([None]) is None
 
 
 def test_search_finds_entity_aliases_and_rejects_hostile_syntax(app, crawled):

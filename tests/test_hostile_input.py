@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -24,7 +25,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import charts, data
 from index.query import parse_query
 from index.store import open_store
 from prahari.app.cli import main
@@ -233,6 +234,14 @@ def test_dashboard_never_renders_markdown_from_the_query(dashboard_app):
     shown = "\n".join(m.value for m in [*app.markdown, *app.info, *app.caption])
     assert "](http" not in shown.replace("\\](", "").replace("\\]\\(", ""), shown
     assert "\\[Session expired" in shown
+
+
+def test_the_day_chart_escapes_its_labels_and_links():
+    span = (date(2022, 11, 25), date(2022, 11, 26))
+    drawn = charts.report_bars([{"day": "2022-11-25", "language": "<img src=x onerror=alert(1)>", "count": 2}], span,
+                               lambda day: f"?q=x' onmouseover='alert(1)&since={day}")
+    assert "<img" not in drawn and "&lt;img src=x onerror=alert(1)&gt;" in drawn
+    assert "x' onmouseover" not in drawn and "x&#x27; onmouseover" in drawn
 
 
 @pytest.mark.parametrize("q", ["(" * 40 + "ransom" + ")" * 40, "(" * 1000 + "a" + ")" * 1000, "ransom\x00 AND (",

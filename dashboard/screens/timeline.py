@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -57,9 +58,42 @@ else:
         st.info("No articles match these filters. Widen the dates or clear a filter in the sidebar.")
         st.stop()
 
-# The charts sit above the list but are drawn after it: the browser then fetches the list's code first, and the
-# reports show while the chart library is still loading (the list was waiting on it, about a second).
-chart_area = st.container()
+# --- The charts: reports (or events) per day, and the days facts refer to.
+LANGUAGES = {"hi": "हिन्दी", "en": "English"}
+BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
+
+
+def day_link(day: str) -> str:
+    """This view narrowed to one day: a bar's link (a new page load, which reads the view from the URL)."""
+    return "?" + urlencode({**view.to_query(), "since": day, "until": day}, doseq=True)
+
+
+def draw_charts() -> None:
+    """Reports per day (click a bar to see that day alone), and the days facts refer to below them."""
+    reports = [{**row, "language": LANGUAGES.get(row["language"], row["language"])} for row in days if row["day"]]
+    facts_per_day = [row for row in fact_days if row["day"]]
+    mode = st.query_params.get("bars", "reports")
+    mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
+                    horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
+    if mode == "events":
+        st.query_params["bars"] = "events"
+        happened = Counter(e["date"] for e in data.events(url, key) if e["date"])
+        per_day = [{"day": d, "count": n} for d, n in sorted(happened.items())]
+        span = charts.day_span(row["day"] for row in (*reports, *facts_per_day, *per_day))
+        bars = charts.event_bars(per_day, span)
+        caption = "Bars: events per day, on the day they happened (named in the reports). The Events page lists them."
+    else:
+        if "bars" in st.query_params:
+            del st.query_params["bars"]
+        span = charts.day_span(row["day"] for row in (*reports, *facts_per_day))
+        bars = charts.report_bars(reports, span, day_link)
+        caption = ("Bars: reports per day by language (click one to see that day alone). Red ticks under them: the "
+                   "days facts in these reports refer to." + (" Both follow the search." if found is not None else ""))
+    st.html(charts.STYLE + bars + charts.fact_strip(facts_per_day, span))
+    st.caption(caption)
+
+
+draw_charts()
 
 # --- The list, a page of whole days at a time; the page is in the URL.
 pages = day_pages(days, data.PAGE_SIZE)
@@ -90,8 +124,8 @@ def pager(where: str) -> None:
     if left.button("‹ Earlier", key=f"prev_{where}", disabled=page == 1, width="stretch"):
         st.query_params["page"] = str(page - 1)
         st.rerun()
-    middle.markdown(f"<div style='text-align:center'>Page {page} of {len(pages)} · {shown_page.label()} · "
-                    f"{shown_page.count} articles</div>", unsafe_allow_html=True)
+    middle.markdown(f"Page {page} of {len(pages)} · {shown_page.label()} · {shown_page.count} articles",
+                    text_alignment="center")
     if right.button("Later ›", key=f"next_{where}", disabled=page == len(pages), width="stretch"):
         st.query_params["page"] = str(page + 1)
         st.rerun()
@@ -124,48 +158,6 @@ for article in articles:
 pager("bottom")
 
 
-LANGUAGES = {"hi": "हिन्दी", "en": "English"}
-BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
-
-
-def draw_charts() -> None:
-    """Reports per day (click a bar to see that day alone), and the days facts refer to below them."""
-    reports = [{**row, "language": LANGUAGES.get(row["language"], row["language"])} for row in days if row["day"]]
-    facts_per_day = [row for row in fact_days if row["day"]]
-    span = [row["day"] for row in (*reports, *facts_per_day)]
-    domain = [min(span), max(span)] if span else None
-    mode = st.query_params.get("bars", "reports")
-    mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
-                    horizontal=True, format_func=BAR_MODES.get, key="bars_mode")
-    if mode == "events":
-        st.query_params["bars"] = "events"
-        happened = Counter(e["date"] for e in data.events(url, key) if e["date"])
-        st.vega_lite_chart(charts.event_bars([{"day": d, "count": n} for d, n in sorted(happened.items())], domain),
-                           width="stretch")
-        st.caption("Bars: events per day, on the day they happened (named in the reports). The Events page lists them.")
-    else:
-        if "bars" in st.query_params:
-            del st.query_params["bars"]
-        clicked = st.vega_lite_chart(charts.report_bars(reports, domain), width="stretch", on_select="rerun",
-                                     key="day_chart")
-        chosen = (clicked or {}).get("selection", {}).get(charts.PICK) or []
-        picked = data.picked_day(chosen[0]["day"]) if chosen and chosen[0].get("day") is not None else None
-        if picked is None:
-            st.session_state.pop("picked_day", None)
-        elif st.session_state.get("picked_day") != picked:  # a new click, not the last one still selected
-            st.session_state["picked_day"] = picked
-            # The sidebar's widgets already stand for this run: change the URL, which the next run reads them from.
-            st.query_params["since"] = st.query_params["until"] = picked.isoformat()
-            st.query_params.pop("page", None)
-            st.session_state["synced_view"] = None
-            st.rerun()
-        st.caption("Bars: reports per day by language (click one to see that day alone). Red ticks below: the days "
-                   "facts in these reports refer to." + (" Both follow the search." if found is not None else ""))
-    st.vega_lite_chart(charts.fact_strip(facts_per_day, domain), width="stretch")
-
-
-with chart_area:
-    draw_charts()
 
 st.divider()
 st.subheader("Export this view")
