@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Optional
 
-LANGUAGE_COLOURS = {"हिन्दी": "#83c9ff", "English": "#0068c9"}  # Streamlit's own chart palette, as before
-EVENT_COLOUR = "#7b4fa0"
+LANGUAGES = {"hi": "हिन्दी", "en": "English"}  # bar parts in this order, coloured by class (pr-hi, pr-en)
 MOST_LABELS = 8  # dates under the x axis, at most
 
 STYLE = (
@@ -23,11 +22,13 @@ STYLE = (
     ".pr-grid{position:absolute;left:0;right:0;border-top:1px solid #eee;font-size:.7em;color:#666}"
     ".pr-grid span{position:absolute;right:100%;margin-right:.4em;transform:translateY(-50%)}"
     ".pr-bar{position:absolute;bottom:0;display:flex;flex-direction:column-reverse;min-width:2px}"
+    ".pr-bar i{display:block}.pr-bar i,.pr-key{background:#7b4fa0}"
+    ".pr-bar i.pr-hi,.pr-key.pr-hi{background:#83c9ff}.pr-bar i.pr-en,.pr-key.pr-en{background:#0068c9}"
     "a.pr-bar{cursor:pointer}a.pr-bar:hover{opacity:.7}"
     ".pr-axis{position:relative;height:1.5em;margin-left:2.4em;font-size:.7em;color:#666}"
     ".pr-axis span{position:absolute;top:.3em;transform:translateX(-50%);white-space:nowrap}"
     ".pr-strip{position:relative;height:14px;margin:.2em 0 .4em 2.4em}"
-    ".pr-tick{position:absolute;top:1px;width:2px;height:12px;background:#c0392b}"
+    ".pr-strip i{position:absolute;top:1px;width:2px;height:12px;background:#c0392b}"
     "</style>"
 )
 
@@ -63,43 +64,43 @@ def _axis(span: tuple[date, date]) -> str:
 
 
 def _plot(columns: dict[date, list[tuple[str, int]]], span: tuple[date, date], unit: str,
-          colours: dict[str, str], link: Optional[Callable[[str], str]]) -> str:
-    """Stacked bars, one per day, over gridlines; each bar's tooltip names the day and every part's count."""
+          link: Optional[Callable[[str], str]]) -> str:
+    """Stacked bars, one per day, over gridlines; each bar's tooltip names the day and every part's count.
+    A million-article store has hundreds of days, so the markup per bar is kept short."""
     top = max((sum(n for _, n in parts) for parts in columns.values()), default=1)
     step = _step(top)
     ceiling = math.ceil(top / step) * step
-    grid = "".join(f"<div class='pr-grid' style='bottom:{value * 100 / ceiling:.2f}%'><span>{value}</span></div>"
+    grid = "".join(f"<div class='pr-grid' style='bottom:{value * 100 / ceiling:.2f}%'><span>{value:,}</span></div>"
                    for value in range(0, ceiling + 1, step))
-    width = round(80 / _slots(span), 3)
     bars = []
     for day, parts in sorted(columns.items()):
         total = sum(n for _, n in parts)
-        label = f"{day.isoformat()}: {total} {unit}" + (
-            " (" + ", ".join(f"{name} {n}" for name, n in parts) + ")" if len(parts) > 1 else "")
-        pieces = "".join(f"<span style='flex:{n};background:{colours.get(name, EVENT_COLOUR)}'></span>"
-                         for name, n in parts)
+        label = f"{day.isoformat()}: {total:,} {unit}" + (
+            " (" + ", ".join(f"{LANGUAGES.get(part, part)} {n:,}" for part, n in parts) + ")" if len(parts) > 1 else "")
+        pieces = "".join(f"<i class='pr-{html.escape(part)}' style='flex:{n}'></i>" for part, n in parts)
         tag, target = ("a", f" href='{html.escape(link(day.isoformat()))}'") if link else ("div", "")
-        bars.append(f"<{tag} class='pr-bar'{target} title='{html.escape(label)}' aria-label='{html.escape(label)}' "
-                    f"style='left:{_left(day, span, 0.1)}%;width:{width}%;height:{total * 100 / ceiling:.2f}%'>"
-                    f"{pieces}</{tag}>")
-    return f"<div class='pr-plot' role='img' aria-label='{unit} per day'>{grid}{''.join(bars)}</div>" + _axis(span)
+        bars.append(f"<{tag} class='pr-bar'{target} title='{html.escape(label)}' "
+                    f"style='left:{_left(day, span, 0.1)}%;height:{total * 100 / ceiling:.2f}%'>{pieces}</{tag}>")
+    width = f"<style>.pr-bar{{width:{round(80 / _slots(span), 3)}%}}</style>"
+    return f"{width}<div class='pr-plot' role='img' aria-label='{unit} per day'>{grid}{''.join(bars)}</div>" + _axis(span)
 
 
 def report_bars(rows: list[dict], span: Optional[tuple[date, date]], link: Callable[[str], str]) -> str:
-    """Reports per day ({day, language, count} rows, language as shown), stacked by language; a click on a
-    bar opens the link made for its day."""
+    """Reports per day ({day, language, count} rows), stacked by language; a click on a bar opens the link made
+    for its day."""
     if span is None:
         return ""
+    order = list(LANGUAGES)
     columns: dict[date, list[tuple[str, int]]] = {}
     for row in rows:
         columns.setdefault(date.fromisoformat(row["day"][:10]), []).append((row["language"], row["count"]))
     for parts in columns.values():
-        parts.sort(key=lambda part: list(LANGUAGE_COLOURS).index(part[0]) if part[0] in LANGUAGE_COLOURS else 9)
-    languages = sorted({row["language"] for row in rows}, key=lambda name: name not in LANGUAGE_COLOURS)
+        parts.sort(key=lambda part: order.index(part[0]) if part[0] in order else len(order))
+    languages = sorted({row["language"] for row in rows}, key=lambda code: order.index(code) if code in order else 9)
     legend = "<div class='pr-legend'>" + "".join(
-        f"<span class='pr-key' style='background:{LANGUAGE_COLOURS.get(name, EVENT_COLOUR)}'></span>"
-        f"{html.escape(name)}" for name in languages) + "</div>"
-    return legend + _plot(columns, span, "reports", LANGUAGE_COLOURS, link)
+        f"<span class='pr-key pr-{html.escape(code)}'></span>"
+        f"{html.escape(LANGUAGES.get(code, code))}" for code in languages) + "</div>"
+    return legend + _plot(columns, span, "reports", link)
 
 
 def event_bars(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
@@ -107,14 +108,13 @@ def event_bars(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
     if span is None:
         return ""
     columns = {date.fromisoformat(row["day"][:10]): [("events", row["count"])] for row in rows}
-    return _plot(columns, span, "events", {}, None)
+    return _plot(columns, span, "events", None)
 
 
 def fact_strip(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
     """A thin strip of red ticks on the days facts refer to ({day, count} rows), lined up under the bars."""
     if span is None:
         return ""
-    ticks = "".join(
-        f"<div class='pr-tick' title='{row['day'][:10]}: {row['count']} facts' "
-        f"style='left:{_left(date.fromisoformat(row['day'][:10]), span, 0.5)}%'></div>" for row in rows)
+    ticks = "".join(f"<i title='{row['day'][:10]}: {row['count']:,} facts' "
+                    f"style='left:{_left(date.fromisoformat(row['day'][:10]), span, 0.5)}%'></i>" for row in rows)
     return f"<div class='pr-strip'>{ticks}</div>"

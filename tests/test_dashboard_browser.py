@@ -242,8 +242,8 @@ def test_clicking_a_day_bar_filters_to_that_day_and_keeps_the_view(served):
     with browser_page() as page:
         page.goto(base + "/?lang=hi")
         settle(page)
-        # Each bar is a link labelled with its day and count: a click opens this view narrowed to that day.
-        bar = page.locator(f'a.pr-bar[aria-label^="{day.isoformat()}: {expected} reports"]')
+        # Each bar is a link titled with its day and count: a click opens this view narrowed to that day.
+        bar = page.get_by_role("link", name=f"{day.isoformat()}: {expected:,} reports")
         assert bar.count() == 1
         bar.click()
         page.wait_for_url(f"**until={day.isoformat()}**", timeout=TIMEOUT)

@@ -238,7 +238,8 @@ def test_dashboard_never_renders_markdown_from_the_query(dashboard_app):
 
 def test_the_day_chart_escapes_its_labels_and_links():
     span = (date(2022, 11, 25), date(2022, 11, 26))
-    drawn = charts.report_bars([{"day": "2022-11-25", "language": "<img src=x onerror=alert(1)>", "count": 2}], span,
+    drawn = charts.report_bars([{"day": "2022-11-25", "language": "<img src=x onerror=alert(1)>", "count": 2},
+                                {"day": "2022-11-25", "language": "hi", "count": 1}], span,
                                lambda day: f"?q=x' onmouseover='alert(1)&since={day}")
     assert "<img" not in drawn and "&lt;img src=x onerror=alert(1)&gt;" in drawn
     assert "x' onmouseover" not in drawn and "x&#x27; onmouseover" in drawn

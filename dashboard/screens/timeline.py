@@ -59,7 +59,6 @@ else:
         st.stop()
 
 # --- The charts: reports (or events) per day, and the days facts refer to.
-LANGUAGES = {"hi": "हिन्दी", "en": "English"}
 BAR_MODES = {"reports": "Reports per day", "events": "Events per day"}
 
 
@@ -70,7 +69,7 @@ def day_link(day: str) -> str:
 
 def draw_charts() -> None:
     """Reports per day (click a bar to see that day alone), and the days facts refer to below them."""
-    reports = [{**row, "language": LANGUAGES.get(row["language"], row["language"])} for row in days if row["day"]]
+    reports = [row for row in days if row["day"]]
     facts_per_day = [row for row in fact_days if row["day"]]
     mode = st.query_params.get("bars", "reports")
     mode = st.radio("Bars", list(BAR_MODES), index=list(BAR_MODES).index(mode) if mode in BAR_MODES else 0,
