@@ -14,6 +14,7 @@ from prahari.model import Article, Fact
 COLOURS = {"agency": "#cfe2ff", "org": "#e2d9f3", "person": "#f8d7da", "place": "#d1e7dd",
            "figure": "#ffe69c", "date": "#c3f0e0"}
 STYLE = ("<style>.pr-item{margin:0 0 1.1em 0}.pr-meta{color:#666;font-size:.85em}"
+         ".pr-day{font-size:1.5rem;font-weight:600;margin:1.2em 0 .6em 0}.pr-story{margin:-.6em 0 1.1em 1em}"
          ".pr-fact{margin:.2em 0 .2em 1em;font-size:.95em}.pr-text{line-height:1.7;white-space:pre-wrap}"
          "mark{padding:0 .15em;border-radius:.2em}mark.pr-hit{background:#ffd43b;font-weight:600}"
          ".pr-snippet{color:#333}.pr-note{color:#8a5a00;font-size:.9em;margin:.15em 0}"
@@ -96,6 +97,30 @@ def member_html(member: dict) -> str:
     return (f'<a href="{html.escape(member["url"])}" target="_blank" rel="noopener noreferrer">'
             f'{html.escape(member["title"] or "")}</a> · {html.escape(member["source"] or "")} · '
             f'{html.escape(shown(member["published"]))}')
+
+
+def list_html(articles: list[Article], facts: dict[str, list[Fact]], stories: dict[str, list[dict]],
+              matches: Optional[tuple] = None, notes: Optional[dict] = None) -> str:
+    """A page of the list as one block: a heading for each day, and each story once, with its other sources
+    folded under it. One element rather than one per report: each Streamlit element costs the browser a
+    component, its styles and a size watcher on the first load."""
+    notes = notes or {}
+    parts, shown_stories, current_day = [], set(), None
+    for article in articles:
+        story = article.story_id or article.id
+        if story in shown_stories:
+            continue  # a syndicated copy: folded under the first copy of its story on this page
+        shown_stories.add(story)
+        day = article.filed_day() or "undated"
+        if day != current_day:
+            parts.append(f'<h3 class="pr-day">{html.escape(day)}</h3>')
+            current_day = day
+        members = stories.get(story, [])
+        parts.append(item_html(article, facts.get(article.id, []), len(members), matches, notes.get(article.id)))
+        if len(members) > 1:
+            parts.append(f'<details class="pr-story"><summary>{len(members)} sources carry this story</summary>'
+                         + "<br>".join(member_html(m) for m in members) + "</details>")
+    return "".join(parts)
 
 
 def legend_html() -> str:

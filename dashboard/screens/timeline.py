@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from dashboard import charts, data
-from dashboard.render import STYLE, item_html, legend_html, literal, member_html
+from dashboard.render import STYLE, legend_html, list_html, literal
 from dashboard.view import day_pages, filters_key, sync_query, view_from_widgets
 from index.query import single_script_words
 from prahari.errors import QuerySyntaxError
@@ -137,23 +137,8 @@ notes = data.workspace(url, "article", ids)
 stories = data.story_members(url, tuple(sorted({a.story_id or a.id for a in articles})))
 matches = data.match_words(view.q) if view.q else None
 st.html(STYLE + f"<div class='pr-meta'>Marked: {legend_html()}"
-        + (" · <mark class='pr-hit'>search match</mark>" if matches else "") + "</div>")
-shown: set[str] = set()
-current_day = None
-for article in articles:
-    story = article.story_id or article.id
-    if story in shown:
-        continue  # a syndicated copy: folded under the first copy of its story on this page
-    shown.add(story)
-    day = article.filed_day() or "undated"
-    if day != current_day:
-        st.subheader(day)
-        current_day = day
-    members = stories.get(story, [])
-    st.html(STYLE + item_html(article, facts.get(article.id, []), len(members), matches, notes.get(article.id)))
-    if len(members) > 1:
-        with st.expander(f"{len(members)} sources carry this story"):
-            st.html("<br>".join(member_html(m) for m in members))
+        + (" · <mark class='pr-hit'>search match</mark>" if matches else "") + "</div>"
+        + list_html(articles, facts, stories, matches, notes))
 pager("bottom")
 
 
