@@ -1,4 +1,4 @@
-# Prahari: make install · make demo · make test · make bench · make lint
+# Prahari: make install · make demo · make test (lint first) · make bench · make lint
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -31,7 +31,7 @@ browser:
 # from Maven Central, cached) on 127.0.0.1:$(TEST_ES_PORT) with an empty data directory, and stops afterwards,
 # pass or fail.
 TEST_ES_PORT ?= 9277
-test: install browser
+test: install browser lint
 	@if [ -n "$$PRAHARI_TEST_ES_URL" ]; then $(BIN)/python -m pytest -q tests; else \
 	  ES_PORT=$(TEST_ES_PORT) ES_FRESH=1 scripts/elasticsearch.sh start || exit 1; \
 	  PRAHARI_TEST_ES_URL=http://127.0.0.1:$(TEST_ES_PORT) $(BIN)/python -m pytest -q tests; rc=$$?; \

@@ -11,6 +11,10 @@ TELNETCONSOLE_ENABLED = False
 # The Scrapy log is off: every page not stored is in the summary with its reason (prahari -v turns the log on).
 LOG_ENABLED = False
 LOG_LEVEL = "INFO"
+# Scrapy re-reads a callback's source for each response it cannot find in a small weak cache (bound
+# methods are new objects every time), to warn about generators that return a value. Ruff's B901 checks our
+# spiders for that once, when linting, instead.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
