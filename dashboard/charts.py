@@ -33,9 +33,17 @@ STYLE = (
 )
 
 
+def as_day(value: Optional[str]) -> Optional[date]:
+    """The calendar day an ISO date or time starts with; None for none, or for one that does not parse."""
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def day_span(days: Iterable[Optional[str]]) -> Optional[tuple[date, date]]:
-    """The first and last of some ISO days (undated ones left out), or None when there are none."""
-    known = sorted(date.fromisoformat(d[:10]) for d in days if d)
+    """The first and last of some ISO days (undated or unreadable ones left out), or None when there are none."""
+    known = sorted(day for day in map(as_day, days) if day)
     return (known[0], known[-1]) if known else None
 
 
@@ -93,7 +101,8 @@ def report_bars(rows: list[dict], span: Optional[tuple[date, date]], link: Calla
     order = list(LANGUAGES)
     columns: dict[date, list[tuple[str, int]]] = {}
     for row in rows:
-        columns.setdefault(date.fromisoformat(row["day"][:10]), []).append((row["language"], row["count"]))
+        if day := as_day(row["day"]):
+            columns.setdefault(day, []).append((row["language"], row["count"]))
     for parts in columns.values():
         parts.sort(key=lambda part: order.index(part[0]) if part[0] in order else len(order))
     languages = sorted({row["language"] for row in rows}, key=lambda code: order.index(code) if code in order else 9)
@@ -107,7 +116,7 @@ def event_bars(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
     """Events per day ({day, count} rows), on the day they happened."""
     if span is None:
         return ""
-    columns = {date.fromisoformat(row["day"][:10]): [("events", row["count"])] for row in rows}
+    columns = {day: [("events", row["count"])] for row in rows if (day := as_day(row["day"]))}
     return _plot(columns, span, "events", None)
 
 
@@ -115,6 +124,6 @@ def fact_strip(rows: list[dict], span: Optional[tuple[date, date]]) -> str:
     """A thin strip of red ticks on the days facts refer to ({day, count} rows), lined up under the bars."""
     if span is None:
         return ""
-    ticks = "".join(f"<i title='{row['day'][:10]}: {row['count']:,} facts' "
-                    f"style='left:{_left(date.fromisoformat(row['day'][:10]), span, 0.5)}%'></i>" for row in rows)
+    ticks = "".join(f"<i title='{day.isoformat()}: {row['count']:,} facts' style='left:{_left(day, span, 0.5)}%'></i>"
+                    for row in rows if (day := as_day(row["day"])))
     return f"<div class='pr-strip'>{ticks}</div>"

@@ -69,7 +69,9 @@ def test_day_bars_stack_languages_on_a_shared_day_axis():
     assert "height:100.00%" in drawn and "height:25.00%" in drawn  # gridlines every 2 up to 8
     strip = charts.fact_strip([{"day": "2022-11-29", "count": 4}], span)
     assert "left:45.0%" in strip and "2022-11-29: 4 facts" in strip  # the middle of the fifth day, under its bar
-    assert charts.day_span(["2022-12-04", None, "2022-11-25T10:00:00"]) == span and charts.day_span([None]) is None
+    assert charts.day_span(["2022-12-04", None, "2022-11-25T10:00:00", "2022-11", "soon"]) == span
+    assert charts.day_span([None, "not a day"]) is None
+    assert "soon" not in charts.fact_strip([{"day": "soon", "count": 1}], span)  # a day that does not parse is left out
 
 
 def test_search_finds_entity_aliases_and_rejects_hostile_syntax(app, crawled):
