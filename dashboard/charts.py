@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Optional
 
-LANGUAGES = {"hi": "हिन्दी", "en": "English"}  # bar parts in this order, coloured by class (pr-hi, pr-en)
+from dashboard.render import LANGUAGE_LABELS
+
+LANGUAGE_ORDER = list(LANGUAGE_LABELS)  # bar parts bottom up, coloured by class (pr-hi, pr-en); others after them
 MOST_LABELS = 8  # dates under the x axis, at most
 
 STYLE = (
@@ -84,7 +86,7 @@ def _plot(columns: dict[date, list[tuple[str, int]]], span: tuple[date, date], u
     for day, parts in sorted(columns.items()):
         total = sum(n for _, n in parts)
         label = f"{day.isoformat()}: {total:,} {unit}" + (
-            " (" + ", ".join(f"{LANGUAGES.get(part, part)} {n:,}" for part, n in parts) + ")" if len(parts) > 1 else "")
+            " (" + ", ".join(f"{LANGUAGE_LABELS.get(part, part)} {n:,}" for part, n in parts) + ")" if len(parts) > 1 else "")
         pieces = "".join(f"<i class='pr-{html.escape(part)}' style='flex:{n}'></i>" for part, n in parts)
         tag, target = ("a", f" href='{html.escape(link(day.isoformat()))}'") if link else ("div", "")
         bars.append(f"<{tag} class='pr-bar'{target} title='{html.escape(label)}' "
@@ -93,22 +95,25 @@ def _plot(columns: dict[date, list[tuple[str, int]]], span: tuple[date, date], u
     return f"{width}<div class='pr-plot' role='img' aria-label='{unit} per day'>{grid}{''.join(bars)}</div>" + _axis(span)
 
 
+def _language_rank(code: str) -> int:
+    return LANGUAGE_ORDER.index(code) if code in LANGUAGE_ORDER else len(LANGUAGE_ORDER)
+
+
 def report_bars(rows: list[dict], span: Optional[tuple[date, date]], link: Callable[[str], str]) -> str:
     """Reports per day ({day, language, count} rows), stacked by language; a click on a bar opens the link made
     for its day."""
     if span is None:
         return ""
-    order = list(LANGUAGES)
     columns: dict[date, list[tuple[str, int]]] = {}
     for row in rows:
         if day := as_day(row["day"]):
             columns.setdefault(day, []).append((row["language"], row["count"]))
     for parts in columns.values():
-        parts.sort(key=lambda part: order.index(part[0]) if part[0] in order else len(order))
-    languages = sorted({row["language"] for row in rows}, key=lambda code: order.index(code) if code in order else 9)
+        parts.sort(key=lambda part: _language_rank(part[0]))
+    languages = sorted({row["language"] for row in rows}, key=_language_rank)
     legend = "<div class='pr-legend'>" + "".join(
         f"<span class='pr-key pr-{html.escape(code)}'></span>"
-        f"{html.escape(LANGUAGES.get(code, code))}" for code in languages) + "</div>"
+        f"{html.escape(LANGUAGE_LABELS.get(code, code))}" for code in languages) + "</div>"
     return legend + _plot(columns, span, "reports", link)
 
 

@@ -37,10 +37,14 @@ def query(at: AppTest, key: str) -> list[str]:
     return value if isinstance(value, list) else [value]
 
 
+def list_block(at: AppTest) -> str:
+    """The HTML of the timeline's list (the one st.html block holding the reports)."""
+    return next(h.value for h in at.html if "pr-item" in h.value)
+
+
 def list_days(at: AppTest) -> list[str]:
     """The day headings of the list, in order."""
-    listed = next(h.value for h in at.html if "pr-item" in h.value)
-    return re.findall(r'<h3 class="pr-day">([^<]+)</h3>', listed)
+    return re.findall(r'<h3 class="pr-day">([^<]+)</h3>', list_block(at))
 
 
 def texts(at: AppTest) -> str:
@@ -54,8 +58,7 @@ def test_timeline_renders_chart_days_and_items(app):
     chart = next(h.value for h in app.html if "pr-plot" in h.value)  # the per-day chart is drawn
     assert "2022-11-25: " in chart and " reports" in chart and " facts" in chart
     assert list_days(app)[0].startswith("2022-11-"), "items are grouped by day"
-    listed = next(h.value for h in app.html if "pr-item" in h.value)
-    assert listed.count("<summary>2 sources carry this story</summary>") == 1  # the syndicated copy is folded
+    assert list_block(app).count("<summary>2 sources carry this story</summary>") == 1  # the syndicated copy is folded
     assert "44** articles" in texts(app)
 
 
