@@ -227,6 +227,18 @@ def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
     return sorted((id_rowid(a.id), a.id, *search_forms(a)) for a in articles)
 
 
+STORABLE = (str, int, float, bytes, type(None))
+
+
+def _check_storable(rows: list[tuple]) -> None:
+    """Raise StoreError for the first value SQLite cannot store (a dict where a number belongs, say)."""
+    for row in rows:
+        for value in row:
+            if not isinstance(value, STORABLE) or (type(value) is int and not -(1 << 63) <= value < 1 << 63):
+                raise StoreError(f"cannot store {row[0]}: a value of type {type(value).__name__} "
+                                 f"({str(value)[:40]!r}) where text or a number belongs")
+
+
 def _seen_hour(first_seen: Optional[str]) -> str:
     """The hour an article was first seen, as kept in the counts: the first 13 characters of its ISO time."""
     return (first_seen or "")[:SEEN_HOUR]
@@ -305,16 +317,17 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _transaction(self):
-        if self._held is not None:  # bulk mode holds one transaction open: each write is a savepoint in it
-            self.db.execute("SAVEPOINT write")
+        if self._held is not None:  # bulk mode holds one transaction open: each write runs straight in it
+            changes = self.db.total_changes
             try:
                 yield
             except BaseException:
-                if self.db.in_transaction:  # some errors (a full disk) end the whole transaction themselves
-                    self.db.execute("ROLLBACK TO write")
-                    self.db.execute("RELEASE write")
+                # No savepoint per write: on a large store each one copied most index pages it touched. A write
+                # checks its rows before it changes anything, so a bad one leaves the rest; one that fails after
+                # it began to change the store takes everything since the last commit with it.
+                if self.db.total_changes != changes or not self.db.in_transaction:
+                    self._undo_uncommitted()
                 raise
-            self.db.execute("RELEASE write")
             return
         self._begin()
         try:
@@ -329,6 +342,13 @@ class SQLiteStore(Store):
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"store {self.path} is busy or locked: {exc}") from None
+
+    def _undo_uncommitted(self) -> None:
+        """Bulk mode: roll back everything written since its last commit and hold a new transaction."""
+        if self.db.in_transaction:  # some errors (a full disk) end the whole transaction themselves
+            self.db.execute("ROLLBACK")
+        self._held = 0
+        self._begin()
 
     def _held_written(self, rows: int) -> None:
         """Count rows written under bulk mode's open transaction; commit it every BULK_COMMIT_ROWS."""
@@ -350,9 +370,11 @@ class SQLiteStore(Store):
         by_url = {a.canonical_url: a for a in articles}
         try:
             with self._transaction():
+                prepared = self._article_rows(list(by_url.values()))  # reads and checks only: nothing changed yet
                 for page in pages:
                     self._save_page(page)
-                self._save_articles(list(by_url.values()))
+                if prepared is not None:
+                    self._write_article_rows(*prepared)
                 if signatures:
                     self.db.executemany("INSERT OR REPLACE INTO signatures VALUES (?,?)",
                                         [(i, signature) for i, (signature, _bands) in signatures.items()])
@@ -383,15 +405,14 @@ class SQLiteStore(Store):
             rows += self.db.execute(sql.format(marks=",".join("?" for _ in chunk)), [*prefix, *chunk]).fetchall()
         return rows
 
-    def _save_articles(self, articles: list[Article]) -> None:
-        """Write a batch of articles with one statement per table; the counts move by what each row changed."""
+    def _article_rows(self, articles: list[Article]) -> Optional[tuple]:
+        """The rows a batch of articles writes, one list per table, with the stored versions they replace and
+        the counts they add; a value SQLite cannot store stops the batch here, before anything is written."""
         if not articles:
-            return
+            return None
         old = {r["id"]: r for r in self._in_chunks("SELECT rowid, * FROM article_keys WHERE rowid IN ({marks})",
                                                    [id_rowid(a.id) for a in articles])}
         counts: dict[tuple, int] = {}
-        if old:
-            self._forget(list(old), old, counts)
         keys, rows, figures, entity_rows, day_rows, facts = [], [], [], [], [], []
         entities: dict[str, Entity] = {}
         for article in articles:
@@ -424,6 +445,17 @@ class SQLiteStore(Store):
         # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
         for table in (keys, rows, figures, entity_rows, day_rows, facts):
             table.sort(key=lambda row: row[:2])
+        texts = _fts_rows(articles)
+        for table in (rows, figures, facts):  # keys repeat article columns; the rest hold ids and days we made
+            _check_storable(table)
+        return old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts
+
+    def _write_article_rows(self, old: dict[str, sqlite3.Row], counts: dict[tuple, int], keys: list, rows: list,
+                            figures: list, entities: dict[str, Entity], entity_rows: list, day_rows: list,
+                            facts: list, texts: list) -> None:
+        """Write a batch's rows with one statement per table; the counts move by what each row changed."""
+        if old:
+            self._forget(list(old), old, counts)
         self.db.executemany(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES "
                             f"({','.join('?' for _ in ARTICLE_COLUMNS)})", rows)
         self.db.executemany("INSERT OR REPLACE INTO article_keys (rowid, id, relevant, incident, language, source, day, "
@@ -439,8 +471,7 @@ class SQLiteStore(Store):
                             [(*k, n) for k, n in counts.items() if n])
         if any(n < 0 for n in counts.values()):
             self.db.execute("DELETE FROM counts WHERE count <= 0")
-        self.db.executemany("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)",
-                            _fts_rows(articles))
+        self.db.executemany("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)", texts)
 
     @contextmanager
     def bulk(self) -> Iterator[None]:

@@ -235,42 +235,70 @@ def test_a_disk_that_fills_stops_update_with_one_line_and_loses_nothing(tmp_path
 
 
 def test_sqlite_bulk_mode_keeps_every_write_that_returned_through_a_failed_write_and_a_stop(tmp_path):
-    # Bulk mode holds one transaction across writes. A write that fails half way must leave nothing behind (its
-    # articles, side rows and counts), the writes around it must stay, and a stop inside the block must commit
-    # what was written before it.
-    def batch(start: int, count: int) -> list[Article]:
-        out = []
-        for n in range(start, start + count):
-            article_id = hashlib.sha1(f"bulk-{n}".encode()).hexdigest()[:16]
-            out.append(Article(id=article_id, url=f"https://bulk.example/{n}", canonical_url=f"https://bulk.example/{n}",
-                               source="bulk.example", title=f"Report {n}", language="en", text=f"Server report {n}.",
-                               published="2022-12-01T10:00:00+05:30", relevant=True, incident="bulk",
-                               story_id=article_id, content_hash=article_id,
-                               figures=[Figure(kind="money", value=float(n), unit="INR", text=str(n), field="text",
-                                              start=0, end=1)]))
-        return out
-
+    # Bulk mode holds one transaction across writes. A write with a value SQLite cannot store must leave nothing
+    # behind (its articles, side rows and counts), the writes around it must stay, and a stop inside the block
+    # must commit what was written before it.
     url = f"sqlite:///{tmp_path}/bulk.db"
     store = open_store(url)
-    broken = batch(100, 5)
-    broken[-1].figures[0].value = {"not": "a number"}  # fails in the third table the write fills
+    broken = bulk_batch(100, 5)
+    broken[-1].figures[0].value = {"not": "a number"}  # checked before the write changes anything
     with pytest.raises(KeyboardInterrupt):
         with store.bulk():
-            store.save([], batch(0, 100))
-            with pytest.raises(StoreError):
+            store.save([], bulk_batch(0, 100))
+            with pytest.raises(StoreError, match="dict"):
                 store.save([], broken)
-            store.save([], batch(200, 50))
+            store.save([], bulk_batch(200, 50))
             raise KeyboardInterrupt  # a stop (Ctrl-C, or SIGTERM as Stopped) inside the block
     store.close()
+    assert stored_bulk_reports(url) == (list(range(100)) + list(range(200, 250)), 150)
+
+
+def test_sqlite_bulk_mode_undoes_the_uncommitted_writes_when_one_fails_half_way(tmp_path):
+    # A write that SQLite itself stops half way (here a trigger refuses its fifth figure, after its articles
+    # and keys went in) takes every write since bulk mode's last commit with it, so the store stays whole:
+    # committed writes and the writes after it stay, and every count agrees with the rows.
+    url = f"sqlite:///{tmp_path}/bulk.db"
+    store = open_store(url)
+    store.db.execute("CREATE TEMP TRIGGER refuse AFTER INSERT ON main.article_figures WHEN NEW.value = 104 "
+                     "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+    with store.bulk():
+        store.save([], bulk_batch(0, 100))
+        with pytest.raises(StoreError, match="refused by the test"):
+            store.save([], bulk_batch(100, 5))
+        store.save([], bulk_batch(200, 50))
+    store.close()
+    assert stored_bulk_reports(url) == (list(range(200, 250)), 50)
+
+
+def bulk_batch(start: int, count: int) -> list[Article]:
+    """`count` small English reports numbered from `start`, each with one money figure of that number."""
+    out = []
+    for n in range(start, start + count):
+        article_id = hashlib.sha1(f"bulk-{n}".encode()).hexdigest()[:16]
+        out.append(Article(id=article_id, url=f"https://bulk.example/{n}", canonical_url=f"https://bulk.example/{n}",
+                           source="bulk.example", title=f"Report {n}", language="en", text=f"Server report {n}.",
+                           published="2022-12-01T10:00:00+05:30", relevant=True, incident="bulk",
+                           story_id=article_id, content_hash=article_id,
+                           figures=[Figure(kind="money", value=float(n), unit="INR", text=str(n), field="text",
+                                           start=0, end=1)]))
+    return out
+
+
+def stored_bulk_reports(url: str) -> tuple[list[int], int]:
+    """(the report numbers a new connection finds, their count) once every count, facet, figure row and search
+    hit is checked to agree with that count."""
     reopened = open_store(url, create=False)  # a new connection: only what was committed
     try:
-        titles = sorted(int(a.title.split()[1]) for a in reopened.iter_articles(Filters(incident="bulk")))
+        numbers = sorted(int(a.title.split()[1]) for a in reopened.iter_articles(Filters(incident="bulk")))
         counts = reopened.counts()
         facets = reopened.facets(Filters(incident="bulk"))
         figures = reopened.db.execute("SELECT COUNT(*) FROM article_figures").fetchone()[0]
         hits = reopened.search(build_search("report"), Filters(incident="bulk"), limit=500)
     finally:
         reopened.close()
-    assert titles == list(range(100)) + list(range(200, 250))
-    assert counts["articles"] == 150 and figures == 150 and len(hits) == 150
-    assert [row["count"] for row in facets["language"]] == [150]
+    found = len(numbers)
+    assert counts["articles"] == found and figures == found and len(hits) == found
+    assert [row["count"] for row in facets["language"]] == [found]
+    return numbers, found
+
+
