@@ -321,12 +321,16 @@ class SQLiteStore(Store):
             changes = self.db.total_changes
             try:
                 yield
-            except BaseException:
+            except BaseException as exc:
                 # No savepoint per write: on a large store each one copied most index pages it touched. A write
                 # checks its rows before it changes anything, so a bad one leaves the rest; one that fails after
                 # it began to change the store takes everything since the last commit with it.
-                if self.db.total_changes != changes or not self.db.in_transaction:
-                    self._undo_uncommitted()
+                if self.db.total_changes == changes and self.db.in_transaction:
+                    raise
+                self._undo_uncommitted()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"writing to store {self.path} failed: {exc}; the writes since its last "
+                                     "commit were undone, so the store stays whole: run again to write them") from None
                 raise
             return
         self._begin()
