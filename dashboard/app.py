@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode
 import streamlit as st
 
 from dashboard import data
-from dashboard.render import literal
+from dashboard.render import LANGUAGE_LABELS, literal
 from dashboard.view import FIGURE_KINDS, View, filters_key, sync_query, view_from_widgets, widget_state, yesterday
 from index.query import Filters
 from prahari.errors import PrahariError
@@ -58,7 +58,7 @@ with st.sidebar:
     st.selectbox("Incident", incidents, key="w_incident", placeholder="All incidents")
     st.date_input("Published between", value=(), key="w_dates", format="YYYY-MM-DD")
     st.radio("Language", ["both", "hi", "en"], key="w_lang", horizontal=True,
-             format_func=lambda v: {"both": "Both", "hi": "हिन्दी", "en": "English"}[v])
+             format_func=lambda v: {"both": "Both", **LANGUAGE_LABELS}[v])
     sources = sorted({s["value"] for s in options["source"]} | {st.session_state["w_source"]} - {None})
     st.selectbox("Source", sources, key="w_source", placeholder="All sources")
     entity_ids = list(dict.fromkeys([e["value"] for e in options["entity"]] + st.session_state["w_entity"]))

@@ -86,7 +86,7 @@ def item_html(article: Article, facts: list[Fact], copies: int,
     article_view = f"./article?article={html.escape(article.id)}"
     return (f'<div class="pr-item"><a class="pr-open" href="{article_view}" target="_self">{title}</a>'
             f'<div class="pr-meta">{html.escape(article.source)} · '
-            f"{'हिन्दी' if article.language == 'hi' else 'English'} · {when}{sources} · "
+            f"{html.escape(LANGUAGE_LABELS.get(article.language, article.language))} · {when}{sources} · "
             f'<a class="pr-open" href="{article_view}" target="_self">Article view</a> · '
             f'<a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">original ↗</a></div>'
             f"{note_html(note)}{below}</div>")

@@ -11,7 +11,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from dashboard import data
-from dashboard.render import STYLE, article_text_html, legend_html, literal, member_html
+from dashboard.render import LANGUAGE_LABELS, STYLE, article_text_html, legend_html, literal, member_html
 from dashboard.view import FILTER_KEYS
 from prahari.times import shown
 
@@ -29,7 +29,7 @@ st.html(STYLE + f"<h2>{html.escape(article.title)}</h2>"
         f'<p><a href="{html.escape(article.url)}" target="_blank" rel="noopener noreferrer">Original at '
         f"{html.escape(article.source)}</a></p>")
 meta = {"published": shown(article.published), "first seen": shown(article.first_seen), "author": article.author,
-        "language": {"hi": "हिन्दी", "en": "English"}.get(article.language, article.language),
+        "language": LANGUAGE_LABELS.get(article.language, article.language),
         "relevant": f"{article.relevant} ({article.relevance:.2f})", "story": article.story_id,
         "copy of": article.duplicate_of, "incident": article.incident}
 st.dataframe([{"field": k, "value": str(v) if v else "—"} for k, v in meta.items()], hide_index=True)
