@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 import orjson
 
@@ -230,6 +230,21 @@ def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
 STORABLE = (str, int, float, bytes, type(None))
 
 
+class ArticleRows(NamedTuple):
+    """What a batch of articles writes: the stored versions it replaces, the counts it adds, and a list of rows
+    for each table."""
+    old: dict[str, sqlite3.Row]
+    counts: dict[tuple, int]
+    keys: list[tuple]
+    rows: list[tuple]
+    figures: list[tuple]
+    entities: dict[str, Entity]
+    entity_rows: list[tuple]
+    day_rows: list[tuple]
+    facts: list[tuple]
+    texts: list[tuple]
+
+
 def _check_storable(rows: list[tuple]) -> None:
     """Raise StoreError for the first value SQLite cannot store (a dict where a number belongs, say)."""
     for row in rows:
@@ -378,7 +393,7 @@ class SQLiteStore(Store):
                 for page in pages:
                     self._save_page(page)
                 if prepared is not None:
-                    self._write_article_rows(*prepared)
+                    self._write_article_rows(prepared)
                 if signatures:
                     self.db.executemany("INSERT OR REPLACE INTO signatures VALUES (?,?)",
                                         [(i, signature) for i, (signature, _bands) in signatures.items()])
@@ -409,7 +424,7 @@ class SQLiteStore(Store):
             rows += self.db.execute(sql.format(marks=",".join("?" for _ in chunk)), [*prefix, *chunk]).fetchall()
         return rows
 
-    def _article_rows(self, articles: list[Article]) -> Optional[tuple]:
+    def _article_rows(self, articles: list[Article]) -> Optional[ArticleRows]:
         """The rows a batch of articles writes, one list per table, with the stored versions they replace and
         the counts they add; a value SQLite cannot store stops the batch here, before anything is written."""
         if not articles:
@@ -452,12 +467,11 @@ class SQLiteStore(Store):
         texts = _fts_rows(articles)
         for table in (rows, figures, facts):  # keys repeat article columns; the rest hold ids and days we made
             _check_storable(table)
-        return old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts
+        return ArticleRows(old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts)
 
-    def _write_article_rows(self, old: dict[str, sqlite3.Row], counts: dict[tuple, int], keys: list, rows: list,
-                            figures: list, entities: dict[str, Entity], entity_rows: list, day_rows: list,
-                            facts: list, texts: list) -> None:
+    def _write_article_rows(self, batch: ArticleRows) -> None:
         """Write a batch's rows with one statement per table; the counts move by what each row changed."""
+        old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts = batch
         if old:
             self._forget(list(old), old, counts)
         self.db.executemany(f"INSERT OR REPLACE INTO articles ({','.join(ARTICLE_COLUMNS)}) VALUES "
