@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import feedparser
 import yaml
 
+from index.query import Filters
+from index.store import open_store
 from prahari.app.cli import main
 from prahari.app.lock import lock_path
 from prahari.app.sample.site import SampleSite, load_articles
@@ -26,6 +30,14 @@ def conditional_listings(site: SampleSite) -> set[str]:
         "/news-sitemap.xml"}
 
 
+def latest_first_seen(url: str) -> str:
+    store = open_store(url)
+    try:
+        return max(a.first_seen for a in store.iter_articles(Filters()))
+    finally:
+        store.close()
+
+
 def test_second_update_fetches_no_article_and_asks_listings_conditionally(tmp_path, capsys):
     with SampleSite() as site:
         incident = write_incident(site, tmp_path)
@@ -33,6 +45,8 @@ def test_second_update_fetches_no_article_and_asks_listings_conditionally(tmp_pa
         assert main(["update", "--incident", str(incident), "--store", store]) == 0
         first = capsys.readouterr().out
         assert "new in aiims-2022-sample: 44 articles" in first  # 47 minus the three not about the attack
+        # first_seen has one-second resolution: once update returns, a run starting now must not count its pages
+        assert latest_first_seen(store) < datetime.now(timezone.utc).isoformat(timespec="seconds")
         before = article_requests(site)
         assert sum(site.conditional.values()) == 0
         assert main(["update", "--incident", str(incident), "--store", store]) == 0
@@ -41,6 +55,21 @@ def test_second_update_fetches_no_article_and_asks_listings_conditionally(tmp_pa
         conditional = {path for (_pub, path), n in site.conditional.items() if n}
         assert conditional == conditional_listings(site), "every feed and news sitemap is asked with its validators"
         assert "new in aiims-2022-sample: 0 articles, 0 facts, 0 entities" in second
+
+
+def test_an_update_after_the_clock_stepped_back_lists_nothing_old_as_new(tmp_path, capsys):
+    with SampleSite() as site:
+        incident = write_incident(site, tmp_path)
+        store = f"sqlite:///{tmp_path}/daily.db"
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+        # as if the clock stepped back an hour after the first run: everything stored looks first seen later
+        ahead = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat(timespec="seconds")
+        with sqlite3.connect(tmp_path / "daily.db") as db:
+            db.execute("UPDATE articles SET first_seen = ?", (ahead,))
+            db.execute("UPDATE article_keys SET first_seen = ?", (ahead,))
+        capsys.readouterr()
+        assert main(["update", "--incident", str(incident), "--store", store]) == 0
+        assert "new in aiims-2022-sample: 0 articles" in capsys.readouterr().out
 
 
 def test_one_new_article_is_fetched_alone_and_is_all_the_digest_shows(tmp_path, capsys):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional, TextIO
 
 from index.query import Filters
@@ -45,13 +45,14 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
     """Crawl one incident; print its summary line and what is new (to report_to); return the summary."""
     from crawlers.runner import run_crawl
 
-    run_started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    run_started = _run_boundary(url)
     _say(f"update {incident.id}: crawling {len(incident.sources)} sources into {url}")
     started = time.monotonic()
     try:
         report = run_crawl(url, incident, max_pages, overrides)
     except StoreError as exc:
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
+    crawl_ended = time.time()
     summary = {"incident": incident.id, **report.counts(), "dropped": dict(report.dropped),
                "failed": dict(report.failed), "seconds": round(time.monotonic() - started, 1)}
     for outlet, listed in sorted(report.archive_listed.items()):
@@ -74,7 +75,38 @@ def update_one(url: str, incident: Incident, max_pages: int = 0, overrides: Opti
         summary.update(whats_new(url, incident.id, run_started, report_to))
     except StoreError as exc:
         raise PrahariError(f"{exc}; everything stored before is intact, rerun update to finish") from None
+    if report.fetched or report.stored:
+        _let_the_second_end(crawl_ended)
     return summary
+
+
+def _run_boundary(url: str) -> str:
+    """This run's "new since" stamp: now, or just after the newest first_seen when the clock is behind it.
+
+    A clock stepped back (a VM resumed, NTP correcting) would otherwise list the last run's articles again.
+    """
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    store = open_store(url)
+    try:
+        ahead = max((a.first_seen for a in store.iter_articles(Filters(first_seen_since=now.isoformat()))),
+                    default=None)
+    finally:
+        store.close()
+    if ahead:
+        newest = datetime.fromisoformat(ahead)
+        newest = newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
+        now = max(now, newest + timedelta(seconds=1))
+    return now.isoformat()
+
+
+def _let_the_second_end(moment: float) -> None:
+    """Sleep until the wall-clock second holding `moment` is over.
+
+    first_seen stamps have one-second resolution and the next run counts as new what was first seen at or
+    after its start; a run that starts in the second our last pages were stamped would list them again.
+    The update lock is held while we wait, so no later run can start inside that second.
+    """
+    time.sleep(max(0.0, int(moment) + 1 - time.time()))
 
 
 def refresh_claims(url: str, incident: Incident, since: Optional[str]) -> dict:
