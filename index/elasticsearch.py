@@ -10,10 +10,13 @@ import base64
 import hashlib
 import json
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterator, Optional
+
+import orjson
 
 from index.query import BoolNode, Filters, Node, Term
 from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
@@ -31,6 +34,7 @@ FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
 BATCH = 1000  # hits per page when scanning
 BULK_CHUNK = 500  # documents per bulk request
+BULK_RETRIES = 3  # times a document the node was too busy for (429) is sent again, after 1, 2 and 4 s
 BULK_IN_FLIGHT = 3  # bulk requests sent at once while a bulk write (reindex, a large build) runs
 WRITTEN = ("pages", "articles", "facts", "entities")  # the indices a crawl writes, whose refresh bulk mode defers
 ALL_BUCKETS = 65_000  # terms-aggregation size that means "every value" (days, entities)
@@ -67,6 +71,16 @@ UNSTORED = {"articles": ("title_an", "text_an")}
 # Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
 # written before they existed opens read-only without them.
 ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
+
+
+def _bulk_lines(action: dict) -> bytes:
+    """An action's lines of a bulk request body: the action, then its document (none for a delete)."""
+    op = action["_op_type"]
+    head = orjson.dumps({op: {"_index": action["_index"], "_id": action["_id"]}}) + b"\n"
+    if op == "delete":
+        return head
+    # Dataclasses go as they are: orjson writes them as the same JSON as plain().
+    return head + orjson.dumps(action["_source"] if op == "index" else {"doc": action["doc"]}) + b"\n"
 
 
 class ElasticsearchStore(Store):
@@ -205,21 +219,36 @@ class ElasticsearchStore(Store):
             self._refresh(stale)
 
     def _stream(self, actions: list[dict]) -> list[dict]:
-        """One stream of bulk requests, retrying rejected chunks; the failures."""
-        from elasticsearch.helpers import BulkIndexError, streaming_bulk
+        """One stream of bulk requests, sent in order; the documents the node refused."""
         failures: list[dict] = []
-        try:
-            for ok, item in streaming_bulk(self.es, actions, chunk_size=BULK_CHUNK, raise_on_error=False,
-                                           raise_on_exception=False, max_retries=3, initial_backoff=1,
-                                           max_backoff=8):
-                if not ok:
-                    failures.append(item)
-        except BulkIndexError as exc:  # pragma: no cover - raise_on_error is off
-            failures.extend(exc.errors)
-        except Exception as exc:  # transport failures after the client's retries
-            raise StoreError(f"writing to Elasticsearch at {self.node} failed: {type(exc).__name__}: {exc}; "
-                             "everything written before is intact, rerun to finish") from None
+        for start in range(0, len(actions), BULK_CHUNK):
+            failures += self._send(actions[start:start + BULK_CHUNK])
         return failures
+
+    def _send(self, chunk: list[dict]) -> list[dict]:
+        """One bulk request, its body serialised here in one pass; documents refused as busy (429) go again."""
+        for attempt in range(BULK_RETRIES + 1):
+            body = b"".join(map(_bulk_lines, chunk))
+            try:
+                answer = self.es.bulk(operations=body, filter_path="errors,items.*.status,items.*.error")
+            except Exception as exc:  # transport failures after the client's own retries (429, 502-504)
+                raise StoreError(f"writing to Elasticsearch at {self.node} failed: {type(exc).__name__}: {exc}; "
+                                 "everything written before is intact, rerun to finish") from None
+            if not answer.get("errors"):
+                return []
+            busy, failures = [], []
+            for action, item in zip(chunk, answer["items"]):
+                op, result = next(iter(item.items()))
+                status = result.get("status", 500)
+                if status == 429 and attempt < BULK_RETRIES:
+                    busy.append(action)
+                elif not (200 <= status < 300 or (op == "delete" and status == 404)):  # deleted already: done
+                    failures.append({op: {"_id": action["_id"], **result}})
+            if failures or not busy:
+                return failures
+            chunk = busy
+            time.sleep(2 ** attempt)
+        return []  # pragma: no cover - the last attempt returns above
 
     def _refresh(self, indices) -> None:
         """Make what was just written searchable now (rather than waiting for the next scheduled refresh)."""
