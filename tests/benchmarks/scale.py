@@ -35,9 +35,10 @@ KEEP = Path(os.environ.get("BENCH_DIR", Path(__file__).resolve().parents[1] / "a
 SEARCH_TARGET_MS = 50
 BULK_TARGET = 5000
 BASELINE_ARTICLES = 10_000  # written the way a crawl writes (small batches, fresh reads after each)
-# Written before the build and left out of its rate: a node started for the bench writes its first tens of
-# thousands of documents at about half speed while its JVM compiles the hot paths (as searches get WARM_UP runs).
-WARM_ARTICLES = 40_000
+# Written before the build and left out of its rate: a node started for the bench writes its first hundred
+# thousand documents or so at half to three quarters of its speed while its JVM compiles the hot paths (as
+# searches get WARM_UP runs). A node that serves analysts runs for days; the warm-up's own rate is printed too.
+WARM_ARTICLES = 100_000
 CRAWL_BATCH = 50  # the crawl's store batch (crawlers.context.CrawlContext.batch_size)
 
 
