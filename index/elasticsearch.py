@@ -234,11 +234,12 @@ class ElasticsearchStore(Store):
 
     def _send(self, chunk: list[dict]) -> list[dict]:
         """One bulk request, its body serialised here in one pass; documents refused as busy (429) go again."""
-        for attempt in range(BULK_RETRIES + 1):
-            body = b"".join(map(_bulk_lines, chunk))
+        attempt = 0
+        while True:
             try:
+                body = b"".join(map(_bulk_lines, chunk))
                 answer = self.es.bulk(operations=body, filter_path="errors,items.*.status,items.*.error")
-            except Exception as exc:  # transport failures after the client's own retries (429, 502-504)
+            except Exception as exc:  # a value JSON cannot hold, or transport failures after the client's retries
                 raise StoreError(f"writing to Elasticsearch at {self.node} failed: {type(exc).__name__}: {exc}; "
                                  "everything written before is intact, rerun to finish") from None
             if not answer.get("errors"):
@@ -253,9 +254,8 @@ class ElasticsearchStore(Store):
                     failures.append({op: {"_id": action["_id"], **result}})
             if failures or not busy:
                 return failures
-            chunk = busy
             time.sleep(2 ** attempt)
-        return []  # pragma: no cover - the last attempt returns above
+            chunk, attempt = busy, attempt + 1
 
     def _refresh(self, indices) -> None:
         """Make what was just written searchable now (rather than waiting for the next scheduled refresh)."""
