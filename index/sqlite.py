@@ -169,6 +169,36 @@ MIGRATIONS: list[tuple[int, str]] = [
     INSERT INTO counts SELECT COALESCE(incident, ''), relevant, COALESCE(language, ''), COALESCE(day, ''), 'seen',
         substr(COALESCE(first_seen, ''), 1, 13), COUNT(*) FROM article_keys GROUP BY 1, 2, 3, 4, 6;
     """),
+    # v13 (scale): an article's key (its key row's and full-text rowid) is handed out in the order articles
+    # arrive, not taken from its hashed id, so a write appends to the key table and to the full-text content
+    # rather than dirtying pages all over them (at a million articles a commit rewrote most of both). Old keys
+    # are renumbered in the order the articles were stored; an index on the id finds an article's key.
+    (13, f"""
+    CREATE TEMP TABLE key_order (new INTEGER PRIMARY KEY, old INTEGER NOT NULL UNIQUE);
+    INSERT INTO key_order (old) SELECT k.rowid FROM articles a JOIN article_keys k ON k.rowid = id_rowid(a.id)
+        ORDER BY a.rowid;
+    CREATE TABLE article_keys_v13 (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, relevant INTEGER, incident TEXT,
+        language TEXT, source TEXT, day TEXT, first_seen TEXT, published TEXT);
+    INSERT INTO article_keys_v13 SELECT o.new, k.id, k.relevant, k.incident, k.language, k.source, k.day,
+        k.first_seen, k.published FROM key_order o JOIN article_keys k ON k.rowid = o.old ORDER BY o.new;
+    DROP TABLE article_keys;
+    ALTER TABLE article_keys_v13 RENAME TO article_keys;
+    CREATE UNIQUE INDEX article_keys_id ON article_keys(id);
+    CREATE INDEX article_keys_day ON article_keys(relevant, day, language);
+    CREATE INDEX article_keys_published ON article_keys(relevant, published, id, day, language, incident, source);
+    CREATE INDEX article_keys_first_seen ON article_keys(first_seen);
+    CREATE TABLE entity_days_v13 (entity_id TEXT, day TEXT, key INTEGER, PRIMARY KEY (entity_id, day, key))
+        WITHOUT ROWID;
+    INSERT INTO entity_days_v13 SELECT e.entity_id, e.day, o.new FROM entity_days e JOIN key_order o ON o.old = e.key;
+    DROP TABLE entity_days;
+    ALTER TABLE entity_days_v13 RENAME TO entity_days;
+    CREATE VIRTUAL TABLE articles_fts_v13 USING fts5(article_id UNINDEXED, title, text, tokenize="{FTS_TOKENIZE}");
+    INSERT INTO articles_fts_v13 (rowid, article_id, title, text) SELECT o.new, f.article_id, f.title, f.text
+        FROM key_order o JOIN articles_fts f ON f.rowid = o.old ORDER BY o.new;
+    DROP TABLE articles_fts;
+    ALTER TABLE articles_fts_v13 RENAME TO articles_fts;
+    DROP TABLE key_order;
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -185,9 +215,8 @@ KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen"
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
 RANK_WEIGHTS = "0, 3.0, 1.0"  # bm25 column weights: the id (not searched), a title match 3×, the text 1×
 BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit matches before filtering
-# Full-text rowids are the first 60 bits of a hash (id_rowid), so this splits the matches of any query in two
-# near-equal halves: a search ranks each half on its own core.
-ROWID_HALVES = ((0, 1 << 59), (1 << 59, 1 << 60))
+# A search ranks the matches in each half of the key range on its own core: keys follow arrival, so a query's
+# matches split about evenly unless they all arrived in one half.
 IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
@@ -213,7 +242,7 @@ def to_fts(node: Node) -> str:
 
 
 def id_rowid(record_id: str) -> int:
-    """A stable 60-bit integer for a hex article or fact id (its full-text rowid)."""
+    """A stable 60-bit integer for a hex article or fact id (the full-text rowid of schemas 2 to 12)."""
     return int(record_id[:15], 16)
 
 
@@ -222,9 +251,9 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-def _fts_rows(articles: list[Article]) -> list[tuple[int, str, str, str]]:
-    """Full-text rows (rowid, id, analysed title, analysed text), in rowid order."""
-    return sorted((id_rowid(a.id), a.id, *search_forms(a)) for a in articles)
+def _fts_rows(articles: list[Article], keys: dict[str, int]) -> list[tuple[int, str, str, str]]:
+    """Full-text rows (key, id, analysed title, analysed text), in key order."""
+    return sorted((keys[a.id], a.id, *search_forms(a)) for a in articles)
 
 
 STORABLE = (str, int, float, bytes, type(None))
@@ -429,8 +458,17 @@ class SQLiteStore(Store):
         the counts they add; a value SQLite cannot store stops the batch here, before anything is written."""
         if not articles:
             return None
-        old = {r["id"]: r for r in self._in_chunks("SELECT rowid, * FROM article_keys WHERE rowid IN ({marks})",
-                                                   [id_rowid(a.id) for a in articles])}
+        old = {r["id"]: r for r in self._in_chunks("SELECT rowid, * FROM article_keys WHERE id IN ({marks})",
+                                                   [a.id for a in articles])}
+        # New articles take the next keys, in the order their rows go in: appended, never reused (articles are
+        # replaced, not deleted).
+        next_key = self.db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM article_keys").fetchone()[0]
+        key_of: dict[str, int] = {}
+        for article in sorted(articles, key=lambda a: a.id):
+            if article.id in old:
+                key_of[article.id] = old[article.id]["rowid"]
+            else:
+                key_of[article.id], next_key = next_key, next_key + 1
         counts: dict[tuple, int] = {}
         keys, rows, figures, entity_rows, day_rows, facts = [], [], [], [], [], []
         entities: dict[str, Entity] = {}
@@ -439,7 +477,7 @@ class SQLiteStore(Store):
             if before is not None and before["first_seen"]:
                 article.first_seen = before["first_seen"]  # first seen never moves on a re-crawl or reprocess
             day = article.filed_day()
-            key = id_rowid(article.id)
+            key = key_of[article.id]
             relevant = int(article.relevant)
             keys.append((key, article.id, relevant, article.incident, article.language, article.source, day,
                          article.first_seen, article.published))
@@ -464,7 +502,7 @@ class SQLiteStore(Store):
         # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
         for table in (keys, rows, figures, entity_rows, day_rows, facts):
             table.sort(key=lambda row: row[:2])
-        texts = _fts_rows(articles)
+        texts = _fts_rows(articles, key_of)
         for table in (rows, figures, facts):  # keys repeat article columns; the rest hold ids and days we made
             _check_storable(table)
         return ArticleRows(old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts)
@@ -739,11 +777,12 @@ class SQLiteStore(Store):
 
     def _ranked(self, sql: str, head: list[Any], tail: list[Any], limit: int,
                 every_half_full: bool = False) -> Optional[list[str]]:
-        """The ids a ranking query (rows of id, score, rowid) gives, run on both halves of the full-text rowids at
+        """The ids a ranking query (rows of id, score, rowid) gives, run on both halves of the key range at
         once, the second on a second connection, and merged by score then rowid. bm25 scores every match, so two
         cores rank a common phrase sooner. The sql holds IN_HALF, whose two parameters come between the head and
         tail parameters. With every_half_full: None unless each half gave `limit` rows."""
-        (low, middle), (_, high) = ROWID_HALVES
+        low, high = 0, self.db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM article_keys").fetchone()[0]
+        middle = (low + high) // 2
         ranker = self._second_reader()
         if ranker is None:
             halves = [self.db.execute(sql, [*head, low, high, *tail]).fetchall()]

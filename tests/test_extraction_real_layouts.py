@@ -104,7 +104,7 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     import shutil
     import sqlite3
 
-    from index.sqlite import FTS_TOKENIZE
+    from index.sqlite import FTS_TOKENIZE, id_rowid
     from prahari.app.cli import main
     from tests.conftest import export_records
 
@@ -112,6 +112,7 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     old = tmp_path / "before.db"
     shutil.copy(store[len("sqlite:///"):], old)
     with sqlite3.connect(old) as db:
+        db.create_function("id_rowid", 1, id_rowid, deterministic=True)
         db.execute("ALTER TABLE articles DROP COLUMN extraction")
         db.execute("ALTER TABLE articles DROP COLUMN archive")
         for table in ("ledger", "ledger_state", "claims", "events",  # v8, the claim ledger
@@ -128,7 +129,13 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
             CREATE INDEX article_entities_entity ON article_entities(entity_id);
             CREATE INDEX facts_article ON facts(article_id);
             CREATE VIRTUAL TABLE facts_fts USING fts5(fact_id UNINDEXED, sentence, tokenize="{FTS_TOKENIZE}");
-        """)  # what v9 dropped
+            CREATE VIRTUAL TABLE articles_fts_v5 USING fts5(article_id UNINDEXED, title, text,
+                tokenize="{FTS_TOKENIZE}");
+            INSERT INTO articles_fts_v5 (rowid, article_id, title, text)
+                SELECT id_rowid(article_id), article_id, title, text FROM articles_fts ORDER BY 1;
+            DROP TABLE articles_fts;
+            ALTER TABLE articles_fts_v5 RENAME TO articles_fts;
+        """)  # what v9 dropped, and full-text rowids taken from the article ids, as schemas 2 to 12 kept them
         db.execute("UPDATE meta SET value='5' WHERE key='schema_version'")
 
     def searched(url: str) -> dict[str, list[str]]:
