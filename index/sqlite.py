@@ -199,6 +199,26 @@ MIGRATIONS: list[tuple[int, str]] = [
     ALTER TABLE articles_fts_v13 RENAME TO articles_fts;
     DROP TABLE key_order;
     """),
+    # v14 (scale): an article's entities, figures and facts are found by its key, not its hashed id, so a bulk write
+    # appends to their indexes too (only the id lookups stay in hash order).
+    (14, """
+    CREATE TABLE article_entities_v14 (key INTEGER, entity_id TEXT, PRIMARY KEY (key, entity_id)) WITHOUT ROWID;
+    INSERT INTO article_entities_v14 SELECT k.rowid, ae.entity_id FROM article_keys k
+        JOIN article_entities ae ON ae.article_id = k.id ORDER BY 1, 2;
+    DROP TABLE article_entities;
+    ALTER TABLE article_entities_v14 RENAME TO article_entities;
+    CREATE TABLE article_figures_v14 (key INTEGER, kind TEXT, value REAL);
+    INSERT INTO article_figures_v14 SELECT k.rowid, x.kind, x.value FROM article_keys k
+        JOIN article_figures x ON x.article_id = k.id ORDER BY k.rowid;
+    DROP TABLE article_figures;
+    ALTER TABLE article_figures_v14 RENAME TO article_figures;
+    CREATE INDEX article_figures_key ON article_figures(key);
+    CREATE INDEX article_figures_kind ON article_figures(kind, key);
+    ALTER TABLE facts ADD COLUMN key INTEGER;
+    UPDATE facts SET key = (SELECT k.rowid FROM article_keys k WHERE k.id = facts.article_id);
+    DROP INDEX facts_cover;
+    CREATE INDEX facts_key ON facts(key, event_date);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -488,15 +508,15 @@ class SQLiteStore(Store):
                          _dump(article.figures), _dump(article.dates), article.extraction,
                          _dump(article.archive) if article.archive else None))
             kinds = {f.kind for f in article.figures}
-            figures += [(article.id, f.kind, f.value) for f in article.figures]
+            figures += [(key, f.kind, f.value) for f in article.figures]
             entity_ids = list(dict.fromkeys(e.id for e in article.entities))
             for entity in article.entities:
                 entities.setdefault(entity.id, entity)
-            entity_rows += [(article.id, e) for e in entity_ids]
+            entity_rows += [(key, e) for e in entity_ids]
             day_rows += [(e, day or "", key) for e in entity_ids]
             for fact in article.facts:
                 fact.first_seen = fact.first_seen or article.first_seen
-                facts.append((fact.id, article.id, fact.event_date, _dump(fact)))
+                facts.append((fact.id, article.id, fact.event_date, _dump(fact), key))
             _count(counts, 1, article.incident, relevant, article.language, article.source, day, article.first_seen,
                    entity_ids, kinds, [f.event_date or day for f in article.facts])
         # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
@@ -521,7 +541,8 @@ class SQLiteStore(Store):
         self.db.executemany("INSERT INTO article_figures VALUES (?,?,?)", figures)
         self.db.executemany("INSERT OR IGNORE INTO article_entities VALUES (?,?)", entity_rows)
         self.db.executemany("INSERT OR IGNORE INTO entity_days VALUES (?,?,?)", day_rows)
-        self.db.executemany("INSERT OR REPLACE INTO facts VALUES (?,?,?,?)", facts)
+        self.db.executemany("INSERT OR REPLACE INTO facts (id, article_id, event_date, record, key) "
+                            "VALUES (?,?,?,?,?)", facts)
         self.db.executemany("INSERT INTO counts VALUES (?,?,?,?,?,?,?) ON CONFLICT "
                             "(facet, relevant, incident, language, day, value) DO UPDATE SET count = count + excluded.count",
                             [(*k, n) for k, n in counts.items() if n])
@@ -564,25 +585,25 @@ class SQLiteStore(Store):
 
     def _forget(self, ids: list[str], old: dict[str, sqlite3.Row], counts: dict[tuple, int]) -> None:
         """Take stored articles out of every side table and out of the counts, before they are written again."""
+        keys = [old[i]["rowid"] for i in ids]
+        id_of = {old[i]["rowid"]: i for i in ids}
         entity_ids: dict[str, list[str]] = {i: [] for i in ids}
-        for row in self._in_chunks("SELECT article_id, entity_id FROM article_entities WHERE article_id IN ({marks})", ids):
-            entity_ids[row[0]].append(row[1])
+        for row in self._in_chunks("SELECT key, entity_id FROM article_entities WHERE key IN ({marks})", keys):
+            entity_ids[id_of[row[0]]].append(row[1])
         kinds: dict[str, set[str]] = {i: set() for i in ids}
-        for row in self._in_chunks("SELECT article_id, kind FROM article_figures WHERE article_id IN ({marks})", ids):
-            kinds[row[0]].add(row[1])
+        for row in self._in_chunks("SELECT key, kind FROM article_figures WHERE key IN ({marks})", keys):
+            kinds[id_of[row[0]]].add(row[1])
         facts: dict[str, list[tuple[str, Optional[str]]]] = {i: [] for i in ids}
-        for row in self._in_chunks("SELECT article_id, id, event_date FROM facts WHERE article_id IN ({marks})", ids):
-            facts[row[0]].append((row[1], row[2]))
+        for row in self._in_chunks("SELECT key, id, event_date FROM facts WHERE key IN ({marks})", keys):
+            facts[id_of[row[0]]].append((row[1], row[2]))
         for article_id in ids:
             k = old[article_id]
             _count(counts, -1, k["incident"], k["relevant"], k["language"], k["source"], k["day"], k["first_seen"],
                    entity_ids[article_id], kinds[article_id], [d or k["day"] for _f, d in facts[article_id]])
-        keys = [old[i]["rowid"] for i in ids]
-        for sql, values in (("DELETE FROM article_figures WHERE article_id IN ({marks})", ids),
-                            ("DELETE FROM article_entities WHERE article_id IN ({marks})", ids),
-                            ("DELETE FROM facts WHERE article_id IN ({marks})", ids),
-                            ("DELETE FROM articles_fts WHERE rowid IN ({marks})", keys)):
-            self._in_chunks(sql, values)
+        for sql in ("DELETE FROM article_figures WHERE key IN ({marks})",
+                    "DELETE FROM article_entities WHERE key IN ({marks})", "DELETE FROM facts WHERE key IN ({marks})",
+                    "DELETE FROM articles_fts WHERE rowid IN ({marks})"):
+            self._in_chunks(sql, keys)
         self.db.executemany("DELETE FROM entity_days WHERE entity_id=? AND day=? AND key=?",
                             [(e, old[i]["day"] or "", old[i]["rowid"]) for i in ids for e in entity_ids[i]])
 
@@ -653,10 +674,10 @@ class SQLiteStore(Store):
             clauses.append("a.first_seen >= ?")
             params.append(filters.first_seen_since)
         for entity in entities:
-            clauses.append("EXISTS (SELECT 1 FROM article_entities x WHERE x.article_id = a.id AND x.entity_id = ?)")
+            clauses.append("EXISTS (SELECT 1 FROM article_entities x WHERE x.key = a.rowid AND x.entity_id = ?)")
             params.append(entity)
         if filters.figure_kind:
-            clauses.append("EXISTS (SELECT 1 FROM article_figures x WHERE x.article_id = a.id AND x.kind = ?)")
+            clauses.append("EXISTS (SELECT 1 FROM article_figures x WHERE x.key = a.rowid AND x.kind = ?)")
             params.append(filters.figure_kind)
         return source, (" AND ".join(clauses) or "1=1"), params
 
@@ -737,7 +758,7 @@ class SQLiteStore(Store):
     def iter_facts(self, filters: Filters) -> Iterator[Fact]:
         source, where, params = self._scope(filters)
         cursor = self.db.execute(
-            f"SELECT f.record FROM {source} JOIN facts f ON f.article_id = a.id WHERE {where} "
+            f"SELECT f.record FROM {source} JOIN facts f ON f.key = a.rowid WHERE {where} "
             f"ORDER BY f.event_date, a.published, f.id", params)
         for row in cursor:
             yield fact_from_dict(orjson.loads(row[0]))
@@ -886,11 +907,11 @@ class SQLiteStore(Store):
                for column in ("incident", "language", "source")},
             "entity": grouped(f"""SELECT c.value, c.count, e.type AS type, e.name AS name, e.name_hi AS name_hi
                                   FROM (SELECT ae.entity_id AS value, COUNT(*) AS count FROM {source}
-                                        JOIN article_entities ae ON ae.article_id = a.id WHERE {where}
+                                        JOIN article_entities ae ON ae.key = a.rowid WHERE {where}
                                         GROUP BY ae.entity_id) c LEFT JOIN entities e ON e.id = c.value
                                   ORDER BY c.count DESC, c.value LIMIT ?"""),
-            "figure_kind": grouped(f"""SELECT x.kind AS value, COUNT(DISTINCT x.article_id) AS count FROM {source}
-                                       JOIN article_figures x ON x.article_id = a.id WHERE {where}
+            "figure_kind": grouped(f"""SELECT x.kind AS value, COUNT(DISTINCT x.key) AS count FROM {source}
+                                       JOIN article_figures x ON x.key = a.rowid WHERE {where}
                                        GROUP BY x.kind ORDER BY count DESC, value LIMIT ?"""),
         }
 
@@ -907,7 +928,7 @@ class SQLiteStore(Store):
         marks = ",".join("?" for _ in entity_ids)
         rows = self.db.execute(
             f"""SELECT a.day AS day, ae.entity_id AS entity, COUNT(*) AS count FROM {source}
-                JOIN article_entities ae ON ae.article_id = a.id WHERE ae.entity_id IN ({marks}) AND {where}
+                JOIN article_entities ae ON ae.key = a.rowid WHERE ae.entity_id IN ({marks}) AND {where}
                 GROUP BY a.day, ae.entity_id ORDER BY a.day""", [*entity_ids, *params]).fetchall()
         return [dict(r) for r in rows]
 
@@ -918,13 +939,13 @@ class SQLiteStore(Store):
         source, where, params = self._scope(filters)
         rows = self.db.execute(
             f"""SELECT COALESCE(f.event_date, a.day) AS day, COUNT(*) AS count FROM {source}
-                JOIN facts f ON f.article_id = a.id WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
+                JOIN facts f ON f.key = a.rowid WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
         return [dict(r) for r in rows]
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
         out: dict[str, list[Fact]] = {i: [] for i in article_ids}
-        for row in self._in_chunks("SELECT article_id, record FROM facts WHERE article_id IN ({marks}) "
-                                   "ORDER BY article_id, id", article_ids):
+        for row in self._in_chunks("SELECT f.article_id, f.record FROM article_keys k JOIN facts f ON f.key = k.rowid "
+                                   "WHERE k.id IN ({marks}) ORDER BY f.article_id, f.id", article_ids):
             out[row[0]].append(fact_from_dict(orjson.loads(row[1])))
         return out
 
@@ -941,7 +962,7 @@ class SQLiteStore(Store):
         rows = self.db.execute(
             f"""SELECT ae.entity_id AS id, MIN(a.first_seen) AS first_seen, COUNT(*) AS articles,
                        MIN(a.id) AS sample_article
-                FROM {source} JOIN article_entities ae ON ae.article_id = a.id WHERE {where}
+                FROM {source} JOIN article_entities ae ON ae.key = a.rowid WHERE {where}
                 GROUP BY ae.entity_id HAVING MIN(a.first_seen) >= ? ORDER BY first_seen, id""",
             [*params, since]).fetchall()
         out = []

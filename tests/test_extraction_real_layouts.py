@@ -115,6 +115,23 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
         db.create_function("id_rowid", 1, id_rowid, deterministic=True)
         db.execute("ALTER TABLE articles DROP COLUMN extraction")
         db.execute("ALTER TABLE articles DROP COLUMN archive")
+        db.executescript("""
+            CREATE TABLE article_entities_v5 (article_id TEXT, entity_id TEXT, PRIMARY KEY (article_id, entity_id));
+            INSERT INTO article_entities_v5 SELECT k.id, ae.entity_id FROM article_entities ae
+                JOIN article_keys k ON k.rowid = ae.key;
+            DROP TABLE article_entities;
+            ALTER TABLE article_entities_v5 RENAME TO article_entities;
+            CREATE TABLE article_figures_v5 (article_id TEXT, kind TEXT, value REAL);
+            INSERT INTO article_figures_v5 SELECT k.id, x.kind, x.value FROM article_figures x
+                JOIN article_keys k ON k.rowid = x.key;
+            DROP TABLE article_figures;
+            ALTER TABLE article_figures_v5 RENAME TO article_figures;
+            CREATE INDEX article_figures_article ON article_figures(article_id);
+            CREATE INDEX article_figures_kind ON article_figures(kind, article_id);
+            DROP INDEX facts_key;
+            ALTER TABLE facts DROP COLUMN key;
+            CREATE INDEX facts_cover ON facts(article_id, event_date);
+        """)  # side tables found by article id, as schemas 1 to 13 kept them
         for table in ("ledger", "ledger_state", "claims", "events",  # v8, the claim ledger
                       "article_keys", "entity_days", "counts"):  # v9, keys and kept counts
             db.execute(f"DROP TABLE {table}")
