@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator, NamedTuple, Optional
 
@@ -277,6 +278,7 @@ def _fts_rows(articles: list[Article], keys: dict[str, int]) -> list[tuple[int, 
 
 
 STORABLE = (str, int, float, bytes, type(None))
+PLAIN_STORABLE = frozenset((str, float, bytes, type(None), bool))  # checked by type alone: the usual case, fast
 
 
 class ArticleRows(NamedTuple):
@@ -298,6 +300,8 @@ def _check_storable(rows: list[tuple]) -> None:
     """Raise StoreError for the first value SQLite cannot store (a dict where a number belongs, say)."""
     for row in rows:
         for value in row:
+            if type(value) in PLAIN_STORABLE:
+                continue
             if not isinstance(value, STORABLE) or (type(value) is int and not -(1 << 63) <= value < 1 << 63):
                 raise StoreError(f"cannot store {row[0]}: a value of type {type(value).__name__} "
                                  f"({str(value)[:40]!r}) where text or a number belongs")
@@ -521,7 +525,7 @@ class SQLiteStore(Store):
                    entity_ids, kinds, [f.event_date or day for f in article.facts])
         # Rows go in key order: B-tree and full-text inserts in order cost about half of inserts in hash order.
         for table in (keys, rows, figures, entity_rows, day_rows, facts):
-            table.sort(key=lambda row: row[:2])
+            table.sort(key=itemgetter(0, 1))
         texts = _fts_rows(articles, key_of)
         for table in (rows, figures, facts):  # keys repeat article columns; the rest hold ids and days we made
             _check_storable(table)
