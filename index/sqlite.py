@@ -486,7 +486,7 @@ class SQLiteStore(Store):
                                                    [a.id for a in articles])}
         # New articles take the next keys, in the order their rows go in: appended, never reused (articles are
         # replaced, not deleted).
-        next_key = self.db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM article_keys").fetchone()[0]
+        next_key = self._key_end()
         key_of: dict[str, int] = {}
         for article in sorted(articles, key=lambda a: a.id):
             if article.id in old:
@@ -530,6 +530,10 @@ class SQLiteStore(Store):
         for table in (rows, figures, facts):  # keys repeat article columns; the rest hold ids and days we made
             _check_storable(table)
         return ArticleRows(old, counts, keys, rows, figures, entities, entity_rows, day_rows, facts, texts)
+
+    def _key_end(self) -> int:
+        """One past the highest article key: the key the next new article takes."""
+        return self.db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM article_keys").fetchone()[0]
 
     def _write_article_rows(self, batch: ArticleRows) -> None:
         """Write a batch's rows with one statement per table; the counts move by what each row changed."""
@@ -806,7 +810,7 @@ class SQLiteStore(Store):
         once, the second on a second connection, and merged by score then rowid. bm25 scores every match, so two
         cores rank a common phrase sooner. The sql holds IN_HALF, whose two parameters come between the head and
         tail parameters. With every_half_full: None unless each half gave `limit` rows."""
-        low, high = 0, self.db.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM article_keys").fetchone()[0]
+        low, high = 0, self._key_end()
         middle = (low + high) // 2
         ranker = self._second_reader()
         if ranker is None:

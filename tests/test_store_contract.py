@@ -276,8 +276,8 @@ def test_a_rewritten_article_is_found_by_its_new_words_only(backend, tmp_path):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_best_matches_come_first_wherever_the_store_keeps_them(backend, tmp_path):
     # Texts of one length where the word appears 1 to 12 times: the more often, the better the match. SQLite
-    # ranks the two halves of its key range at once and merges them. Keys follow the order articles are saved, so
-    # odd counts go first and even counts second: the best three (12, 11, 10) come from both halves.
+    # ranks the two halves of its key range at once and merges them. Keys follow the order articles are first
+    # saved, one at a time here, so 12 and 10 take keys in the first half and 11 one in the second.
     def article(times: int) -> Article:
         article_id = hashlib.sha1(f"rank-{times}".encode()).hexdigest()[:16]
         words = ["ransom"] * times + ["report"] * (12 - times)
@@ -289,8 +289,12 @@ def test_the_best_matches_come_first_wherever_the_store_keeps_them(backend, tmp_
     url = fresh_store(backend, tmp_path)
     store = open_store(url)
     try:
-        store.save([], articles[::2])
-        store.save([], articles[1::2])
+        for times in (12, 10, 1, 2, 3, 11, 4, 5, 6, 7, 8, 9):
+            store.save([], [articles[times - 1]])
+        if backend == "sqlite":  # the best three fall in both halves of the key range
+            keys = dict(store.db.execute("SELECT id, rowid FROM article_keys"))
+            middle = (max(keys.values()) + 1) // 2  # where the search splits the key range
+            assert keys[articles[11].id] < middle and keys[articles[9].id] < middle <= keys[articles[10].id]
         best = {limit: [a.id for a in store.search(build_search("ransom"), Filters(incident="rank"), limit=limit)]
                 for limit in (3, 12)}
         # A source filter is not kept counted: SQLite ranks within the filters rather than before them.
