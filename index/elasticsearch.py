@@ -25,8 +25,8 @@ from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
-# v2: the analysed text indexes word pairs (index_phrases) and is not stored; the published text is stored, not
-# indexed
+# v2: the analysed text indexes word pairs (index_phrases); the published text is stored, not indexed. (Indices
+# made before December 2026 also leave the analysed text out of _source; both kinds read the same.)
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)  # a v1 store answers the same searches, its phrases just run the slower way
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
@@ -65,9 +65,10 @@ MAPPINGS = {
     "events": {"id": KW, "incident": KW, "day": KW, "doc": OPAQUE},
     "workspace": {"kind": KW, "key": KW, "doc": OPAQUE},
 }
-# Indexed for search but never read back: left out of the stored document, which is then about half the size
-# to compress, write and merge.
-UNSTORED = {"articles": ("title_an", "text_an")}
+# The analysed forms are indexed for search and never read back, so reads leave them out. They stay in the
+# stored document: a mapping that excludes fields from _source makes the node parse and write every document
+# again and keep the original as well (its recovery source), which cost 10 % of bulk-write speed and more disk.
+ARTICLE_SOURCE = {"excludes": ["title_an", "text_an"]}
 # Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
 # written before they existed opens read-only without them.
 ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
@@ -176,7 +177,6 @@ class ElasticsearchStore(Store):
                            name=f"{alias}-template", index_patterns=[f"{alias}-v*"], priority=100,
                            template={"settings": {"number_of_shards": 1, "number_of_replicas": 0},
                                      "mappings": {"dynamic": "strict", "_meta": {"prahari_schema": SCHEMA_VERSION},
-                                                  "_source": {"excludes": list(UNSTORED.get(kind, ()))},
                                                   "properties": properties}})
                 index = f"{alias}-v{SCHEMA_VERSION}"
                 # Another process (a spider, a worker) may create it at the same moment: that is fine.
@@ -467,7 +467,7 @@ class ElasticsearchStore(Store):
 
     def get_article(self, article_id: str) -> Optional[Article]:
         found = self._call("reading an article", self.es.options(ignore_status=404).get,
-                           index=self.alias("articles"), id=article_id)
+                           index=self.alias("articles"), id=article_id, source_excludes=ARTICLE_SOURCE["excludes"])
         return self._article(found["_source"]) if found.get("found") else None
 
     def iter_pages(self) -> Iterator[RawPage]:
@@ -488,7 +488,7 @@ class ElasticsearchStore(Store):
                        incident=s.get("incident"), archive=archive)
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
-        for hit in self._scan("articles", self._query(filters), self.ARTICLE_SORT):
+        for hit in self._scan("articles", self._query(filters), self.ARTICLE_SORT, ARTICLE_SOURCE):
             yield self._article(hit["_source"])
 
     def iter_facts(self, filters: Filters) -> Iterator[Fact]:
@@ -522,7 +522,8 @@ class ElasticsearchStore(Store):
         # Best first by score alone, without counting every hit: Lucene can then skip blocks of documents
         # that cannot make the top `limit` (a sort with tie-breakers would score every match).
         found = self._call("searching", self.es.search, index=self.alias("articles"), size=min(limit, 10_000),
-                           query=self._query(filters, self._compile(query)), track_total_hits=False)
+                           query=self._query(filters, self._compile(query)), track_total_hits=False,
+                           source=ARTICLE_SOURCE)
         return [self._article(h["_source"]) for h in found["hits"]["hits"]]
 
     def _aggs(self, kind: str, filters: Filters, aggs: dict) -> dict:
@@ -539,7 +540,7 @@ class ElasticsearchStore(Store):
     def list_articles(self, filters: Filters, limit: int, offset: int = 0) -> list[Article]:
         if offset + limit <= 10_000:
             found = self._call("listing", self.es.search, index=self.alias("articles"), query=self._query(filters),
-                               sort=self.ARTICLE_SORT, size=limit, from_=offset)
+                               sort=self.ARTICLE_SORT, size=limit, from_=offset, source=ARTICLE_SOURCE)
             return [self._article(h["_source"]) for h in found["hits"]["hits"]]
         out = []
         for n, hit in enumerate(self._scan("articles", self._query(filters), self.ARTICLE_SORT, ["id"])):

@@ -270,6 +270,29 @@ def test_sqlite_bulk_mode_undoes_the_uncommitted_writes_when_one_fails_half_way(
     assert stored_bulk_reports(url) == (list(range(200, 250)), 50)
 
 
+def test_elasticsearch_bulk_mode_reports_a_refused_document_and_keeps_every_other(tmp_path):
+    # A document the node refuses in bulk mode is reported in one line naming it; the rest of its batch and the
+    # writes around it stay, searchable once the block ends.
+    node = os.environ.get("PRAHARI_TEST_ES_URL")
+    if not node:
+        pytest.fail("no Elasticsearch node: set PRAHARI_TEST_ES_URL or run `make test` (it starts one)")
+    url = f"{node.rstrip('/')}/t{uuid.uuid4().hex[:10]}"
+    store = open_store(url)
+    refused = bulk_batch(100, 5)
+    refused[-1].relevance = "very"  # a float field: the node refuses this one document
+    try:
+        with store.bulk():
+            store.save([], bulk_batch(0, 100))
+            with pytest.raises(StoreError, match=r"rejected 1 documents.*" + refused[-1].id):
+                store.save([], refused)
+            store.save([], bulk_batch(200, 50))
+        found = sorted(int(a.title.split()[1]) for a in store.iter_articles(Filters(incident="bulk")))
+        hits = store.search(build_search("report"), Filters(incident="bulk"), limit=500)
+    finally:
+        store.close()
+    assert found == list(range(104)) + list(range(200, 250)) and len(hits) == 154
+
+
 def bulk_batch(start: int, count: int) -> list[Article]:
     """`count` small English reports numbered from `start`, each with one money figure of that number."""
     out = []

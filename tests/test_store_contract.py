@@ -306,6 +306,40 @@ def test_the_best_matches_come_first_wherever_the_store_keeps_them(backend, tmp_
     assert best == {3: by_times[:3], 12: by_times} and within == by_times[:5]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bulk_mode_ends_as_if_each_write_had_finished_before_the_next(backend, tmp_path):
+    # Bulk mode defers what makes writes visible (Elasticsearch's refresh, SQLite's commit). A read, and a later
+    # write of the same articles (their first-seen time and old facts), must still see every earlier write.
+    def article(n: int, seen: str, facts: int) -> Article:
+        article_id = hashlib.sha1(f"pipe-{n}".encode()).hexdigest()[:16]
+        return Article(id=article_id, url=f"https://pipe.example/{n}", canonical_url=f"https://pipe.example/{n}",
+                       source="pipe.example", title=f"Server report {n}", language="en", text=f"Report {n}.",
+                       published="2022-12-01T10:00:00+05:30", first_seen=seen, relevant=True, incident="pipe",
+                       story_id=article_id, content_hash=article_id,
+                       facts=[Fact(id=f"{article_id}-{seen[:4]}-{k}", article_id=article_id, url=f"https://pipe.example/{n}",
+                                   source="pipe.example", language="en", sentence=f"Fact {k} of {n}.", event_date=None)
+                              for k in range(facts)])
+
+    first, later = "2026-11-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00"
+    url = fresh_store(backend, tmp_path)
+    store = open_store(url)
+    try:
+        with store.bulk():
+            store.save([], [article(n, first, 2) for n in range(700)])
+            read_back = store.get_article(article(0, first, 0).id)
+            store.save([], [article(n, first, 2) for n in range(700, 1200)])
+            store.save([], [article(n, later, 1) for n in range(700, 800)])  # again, with one new fact each
+        rewritten = store.get_article(article(705, first, 0).id)
+        facts_of_rewritten = store.facts_for([rewritten.id])[rewritten.id]
+        counts = store.counts()
+        facts = sum(1 for _ in store.iter_facts(Filters(incident="pipe")))
+    finally:
+        store.close()
+    assert read_back is not None and read_back.title == "Server report 0"
+    assert rewritten.first_seen == first and [f.id for f in facts_of_rewritten] == [f"{rewritten.id}-2027-0"]
+    assert counts["articles"] == 1200 and counts["facts"] == facts == 1100 * 2 + 100
+
+
 def test_elasticsearch_down_at_start_is_one_line_naming_the_url(capsys):
     es_node()
     dead = "http://127.0.0.1:9"

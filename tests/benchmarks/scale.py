@@ -8,7 +8,6 @@ schema and size still match (its build time, measured when it was built, is repo
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import os
@@ -52,7 +51,7 @@ def clone_articles(samples: list[Article], count: int, forms: bool = True) -> It
     start = datetime.fromisoformat("2022-11-23T10:00:00+05:30")
     for n in range(count):
         sample = samples[n % len(samples)]
-        article = copy.copy(sample)  # entities, figures and dates are shared: stores only read them
+        article = _shallow_copy(sample)  # entities, figures and dates are shared: stores only read them
         article.id = hashlib.sha1(f"bench-{n}".encode()).hexdigest()[:16]
         article.url = article.canonical_url = f"https://news{n % 40}.example.in/story/{n}"
         article.source = f"news{n % 40}.example.in"
@@ -62,11 +61,19 @@ def clone_articles(samples: list[Article], count: int, forms: bool = True) -> It
         article.search_forms = sample.search_forms if forms else None
         article.facts = []
         for index, fact in enumerate(sample.facts):
-            fact = copy.copy(fact)
+            fact = _shallow_copy(fact)
             fact.id = hashlib.sha1(f"{article.id}:{index}".encode()).hexdigest()[:16]
             fact.article_id, fact.url, fact.source, fact.first_seen = article.id, article.url, article.source, None
             article.facts.append(fact)
         yield article
+
+
+def _shallow_copy(record):
+    """copy.copy of a dataclass, without the generic copy protocol (which made cloning a seventh of the time a
+    bulk write takes)."""
+    clone = object.__new__(type(record))
+    clone.__dict__.update(record.__dict__)
+    return clone
 
 
 def write_articles(store: Store, samples: list[Article], count: int, bulk: bool = True,
