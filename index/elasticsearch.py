@@ -11,9 +11,11 @@ import hashlib
 import json
 import re
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, Iterator, Optional
 
 import orjson
@@ -25,10 +27,11 @@ from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict, plain
 
-# v2: the analysed text indexes word pairs (index_phrases); the published text is stored, not indexed. (Indices
-# made before December 2026 also leave the analysed text out of _source; both kinds read the same.)
-SCHEMA_VERSION = 2
-READABLE_SCHEMAS = (1, 2)  # a v1 store answers the same searches, its phrases just run the slower way
+# v2: the analysed text indexes word pairs (index_phrases); the published text is stored, not indexed.
+# v3: an article's facts live inside its document, not as documents of their own in a facts index.
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (1, 2, 3)  # older stores answer the same: v1 phrases run the slower way, v1-2 facts have an index
+INLINE_FACTS_SCHEMA = 3
 PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
@@ -54,7 +57,10 @@ MAPPINGS = {
     "articles": {**FILTER_FIELDS, "id": KW, "url": KW, "canonical_url": KW, "title": SHOWN_TEXT, "text": SHOWN_TEXT,
                  "title_an": PHRASED_TEXT, "text_an": PHRASED_TEXT, "published": KW, "published_key": KW, "fetched": KW,
                  "author": KW, "relevance": {"type": "float"}, "story_id": KW, "duplicate_of": KW,
-                 "content_hash": KW, "bands": KW, "signature": {"type": "binary"}, "record": OPAQUE},
+                 "content_hash": KW, "bands": KW, "signature": {"type": "binary"}, "record": OPAQUE,
+                 # v3, the facts inside (record.facts): their event days ("" for none), for the facts export in
+                 # order; "day|n" for n facts on a day, for the fact-day counts; and how many there are
+                 "fact_event_keys": KW, "fact_day_counts": KW, "fact_count": {"type": "integer"}},
     "facts": {**FILTER_FIELDS, "id": KW, "article_id": KW, "event_key": KW, "published_key": KW,
               "fact_day": KW, "sentence_an": TEXT, "record": OPAQUE},
     "entities": {"id": KW, "type": KW, "name": KW, "name_hi": KW},
@@ -68,7 +74,8 @@ MAPPINGS = {
 # The analysed forms are indexed for search and never read back, so reads leave them out. They stay in the
 # stored document: a mapping that excludes fields from _source makes the node parse and write every document
 # again and keep the original as well (its recovery source), which cost 10 % of bulk-write speed and more disk.
-ARTICLE_SOURCE = {"excludes": ["title_an", "text_an"]}
+# The facts inside an article are read by facts_for, not with the article.
+ARTICLE_SOURCE = {"excludes": ["title_an", "text_an", "record.facts"]}
 # Added after the first stores were written (the claim service's indices and the analysts' workspace): a store
 # written before they existed opens read-only without them.
 ADDED_LATER = ("ledger", "state", "claims", "events", "workspace")
@@ -158,15 +165,23 @@ class ElasticsearchStore(Store):
             if found.meta.status != 404 and self.alias(kind) in found:
                 raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
                                  f"prefix ({self.node}/myprefix) or delete it")
+        # From schema 3 on, an article's facts live inside its document (a new store is made so); an older
+        # store keeps them in its facts index, and is read and written that way.
+        articles = checks["articles"]
+        schema = (next(iter(articles.values()))["mappings"].get("_meta", {}).get("prahari_schema")
+                  if articles.meta.status != 404 else SCHEMA_VERSION)
+        self.inline_facts = isinstance(schema, int) and schema >= INLINE_FACTS_SCHEMA
+        if self.inline_facts:
+            checks.pop("facts")
         missing = [self.alias(kind) for kind, found in checks.items()
                    if found.meta.status == 404 and kind not in ADDED_LATER]
         self.absent = {kind for kind, found in checks.items() if found.meta.status == 404}
         if missing and not create:
             raise NoStore(f"no Prahari store at {self.node} with prefix {self.prefix!r} (no {missing[0]} index): run "
                           "`prahari update` first, or check --store")
-        for kind, properties in MAPPINGS.items():
+        for kind, found in checks.items():
+            properties = MAPPINGS[kind]
             alias = self.alias(kind)
-            found = checks[kind]
             if found.meta.status == 404:
                 if not create:
                     continue
@@ -266,7 +281,7 @@ class ElasticsearchStore(Store):
         if self._bulk_mode:
             yield
             return
-        written = ",".join(self.alias(kind) for kind in WRITTEN)
+        written = ",".join(self.alias(kind) for kind in WRITTEN if not (kind == "facts" and self.inline_facts))
         # No refresh, and the translog synced every few seconds rather than on every request, until the end.
         self._call("pausing refreshes for a bulk write", self.es.indices.put_settings, index=written,
                    settings={"index": {"refresh_interval": "-1", "translog.durability": "async"}})
@@ -305,36 +320,28 @@ class ElasticsearchStore(Store):
             signature, bands = (signatures or {}).get(article.id, (b"", []))
             filters = filters_of[article.id] = self._filter_fields(article)
             title_an, text_an = search_forms(article)
+            for fact in article.facts:
+                fact.first_seen = fact.first_seen or article.first_seen
+            # Dataclasses as they are: the orjson serializer writes them (the same JSON as plain()).
+            record = {"entities": article.entities, "figures": article.figures, "dates": article.dates,
+                      "extraction": article.extraction, "archive": article.archive}
+            counted: dict[str, Any] = {}
+            if self.inline_facts:
+                record["facts"], counted = article.facts, self._fact_fields(article.facts, filters["day"])
+            else:  # its fact documents are named, so a rewrite can delete them
+                record["fact_ids"] = [f.id for f in article.facts]
             actions.append({"_op_type": "index", "_index": self.alias("articles"), "_id": article.id, "_source": {
-                **filters, "id": article.id, "url": article.url, "canonical_url": article.canonical_url,
+                **filters, **counted, "id": article.id, "url": article.url, "canonical_url": article.canonical_url,
                 "title": article.title, "text": article.text, "title_an": title_an,
                 "text_an": text_an, "published": article.published,
                 "published_key": article.published or "", "fetched": article.fetched, "author": article.author,
                 "relevance": article.relevance, "story_id": article.story_id, "duplicate_of": article.duplicate_of,
                 "content_hash": article.content_hash, "bands": bands,
-                "signature": base64.b64encode(signature).decode("ascii"),
-                # Dataclasses as they are: the orjson serializer writes them (the same JSON as plain()).
-                "record": {"entities": article.entities, "figures": article.figures, "dates": article.dates,
-                           "extraction": article.extraction, "archive": article.archive,
-                           "fact_ids": [f.id for f in article.facts]}}})
+                "signature": base64.b64encode(signature).decode("ascii"), "record": record}})
             for entity in article.entities:
                 entities[entity.id] = entity
-        # Old facts of these articles go (the distribution has no delete-by-query); new ones come in below.
-        # The article's own list of fact ids names them; articles written before it kept one are searched.
-        unlisted = [i for i, doc in stored.items() if "fact_ids" not in doc]
-        old_facts = [f for doc in stored.values() for f in doc.get("fact_ids") or []]
-        if unlisted:
-            old_facts += self._ids("facts", {"terms": {"article_id": unlisted}})
-        for old in dict.fromkeys(old_facts):
-            actions.append({"_op_type": "delete", "_index": self.alias("facts"), "_id": old})
-        for article in by_id.values():
-            filters = filters_of[article.id]
-            for fact in article.facts:
-                fact.first_seen = fact.first_seen or article.first_seen
-                actions.append({"_op_type": "index", "_index": self.alias("facts"), "_id": fact.id, "_source": {
-                    **filters, "id": fact.id, "article_id": article.id, "event_key": fact.event_date or "",
-                    "published_key": article.published or "", "fact_day": fact.event_date or filters["day"],
-                    "record": fact}})
+        if not self.inline_facts:
+            actions += self._fact_documents(by_id, stored, filters_of)
         for entity in entities.values():
             actions.append({"_op_type": "index", "_index": self.alias("entities"), "_id": entity.id, "_source": {
                 "id": entity.id, "type": entity.type, "name": entity.name, "name_hi": entity.name_hi}})
@@ -347,6 +354,34 @@ class ElasticsearchStore(Store):
                 repointed.append({"_op_type": "update", "_index": self.alias("articles"), "_id": member,
                                   "doc": {"story_id": root_id, "duplicate_of": None if member == root_id else root_id}})
         self._bulk(repointed)
+
+    @staticmethod
+    def _fact_fields(facts: list[Fact], day: Optional[str]) -> dict[str, Any]:
+        """v3: the article fields its facts are exported and counted by (a fact without a date counts on the
+        article's day)."""
+        per_day = Counter(f.event_date or day for f in facts)
+        return {"fact_event_keys": sorted({f.event_date or "" for f in facts}),
+                "fact_day_counts": sorted(f"{d}|{n}" for d, n in per_day.items() if d), "fact_count": len(facts)}
+
+    def _fact_documents(self, by_id: dict[str, Article], stored: dict[str, dict],
+                        filters_of: dict[str, dict[str, Any]]) -> list[dict]:
+        """Stores before v3: the bulk actions replacing these articles' fact documents (the distribution has no
+        delete-by-query, so the old ones are named: by the article's own list, or searched for when it has none)."""
+        actions: list[dict] = []
+        unlisted = [i for i, doc in stored.items() if "fact_ids" not in doc]
+        old_facts = [f for doc in stored.values() for f in doc.get("fact_ids") or []]
+        if unlisted:
+            old_facts += self._ids("facts", {"terms": {"article_id": unlisted}})
+        for old in dict.fromkeys(old_facts):
+            actions.append({"_op_type": "delete", "_index": self.alias("facts"), "_id": old})
+        for article in by_id.values():
+            filters = filters_of[article.id]
+            for fact in article.facts:
+                actions.append({"_op_type": "index", "_index": self.alias("facts"), "_id": fact.id, "_source": {
+                    **filters, "id": fact.id, "article_id": article.id, "event_key": fact.event_date or "",
+                    "published_key": article.published or "", "fact_day": fact.event_date or filters["day"],
+                    "record": fact}})
+        return actions
 
     def _ids(self, kind: str, query: dict) -> list[str]:
         return [h["_source"]["id"] for h in self._scan(kind, query, [{"id": "asc"}], ["id"])]
@@ -492,8 +527,23 @@ class ElasticsearchStore(Store):
             yield self._article(hit["_source"])
 
     def iter_facts(self, filters: Filters) -> Iterator[Fact]:
-        for hit in self._scan("facts", self._query(filters), self.FACT_SORT, ["record"]):
-            yield fact_from_dict(hit["_source"]["record"])
+        if not self.inline_facts:
+            for hit in self._scan("facts", self._query(filters), self.FACT_SORT, ["record"]):
+                yield fact_from_dict(hit["_source"]["record"])
+            return
+        # In FACT_SORT's order, one event day at a time (so memory holds one day's facts of one publication
+        # time, not the whole export): the articles with facts on that day, by publication time; the facts of
+        # one publication time by id.
+        keys = self._aggs("articles", filters, {"keys": {"terms": {"field": "fact_event_keys", "size": ALL_BUCKETS}}})
+        for key in sorted(b["key"] for b in keys["keys"]["buckets"]):
+            query = {"bool": {"filter": [*self._filters(filters), {"term": {"fact_event_keys": key}}]}}
+            published, group = None, []
+            for hit in self._scan("articles", query, self.ARTICLE_SORT, ["published_key", "record.facts"]):
+                if hit["_source"].get("published_key") != published:
+                    yield from sorted(group, key=attrgetter("id"))
+                    published, group = hit["_source"].get("published_key"), []
+                group += [fact_from_dict(f) for f in hit["_source"]["record"]["facts"] if (f.get("event_date") or "") == key]
+            yield from sorted(group, key=attrgetter("id"))
 
     def _compile(self, node: Node, fields: tuple[str, ...] = ("title_an^3", "text_an")) -> dict:
         """Our parsed query as query DSL; user words only ever reach term, prefix and match_phrase clauses."""
@@ -594,12 +644,28 @@ class ElasticsearchStore(Store):
         return sorted(rows, key=lambda r: (r["day"], r["entity"]))
 
     def fact_days(self, filters: Filters) -> list[dict]:
-        aggs = self._aggs("facts", filters, {"days": {"terms": {"field": "fact_day", "size": ALL_BUCKETS}}})
-        return sorted(({"day": b["key"], "count": b["doc_count"]} for b in aggs["days"]["buckets"]),
-                      key=lambda r: r["day"])
+        if not self.inline_facts:
+            aggs = self._aggs("facts", filters, {"days": {"terms": {"field": "fact_day", "size": ALL_BUCKETS}}})
+            return sorted(({"day": b["key"], "count": b["doc_count"]} for b in aggs["days"]["buckets"]),
+                          key=lambda r: r["day"])
+        aggs = self._aggs("articles", filters, {"days": {"terms": {"field": "fact_day_counts", "size": ALL_BUCKETS}}})
+        per_day: Counter = Counter()
+        for bucket in aggs["days"]["buckets"]:  # "day|n": this many articles have n facts on that day
+            day, _bar, n = bucket["key"].rpartition("|")
+            per_day[day] += int(n) * bucket["doc_count"]
+        return [{"day": day, "count": count} for day, count in sorted(per_day.items())]
 
     def facts_for(self, article_ids: list[str]) -> dict[str, list[Fact]]:
         out: dict[str, list[Fact]] = {i: [] for i in article_ids}
+        if self.inline_facts:
+            for start in range(0, len(article_ids), ID_CHUNK):
+                found = self._call("reading facts", self.es.mget, index=self.alias("articles"),
+                                   ids=article_ids[start:start + ID_CHUNK], source=["record.facts"])
+                for doc in found["docs"]:
+                    if doc.get("found"):
+                        facts = ((doc.get("_source") or {}).get("record") or {}).get("facts") or []
+                        out[doc["_id"]] = sorted(map(fact_from_dict, facts), key=attrgetter("id"))
+            return out
         for start in range(0, len(article_ids), ID_CHUNK):
             query = {"terms": {"article_id": article_ids[start:start + ID_CHUNK]}}
             for hit in self._scan("facts", query, [{"article_id": "asc"}, {"id": "asc"}], ["article_id", "record"]):
@@ -642,8 +708,14 @@ class ElasticsearchStore(Store):
     def counts(self) -> dict[str, int]:
         count = lambda kind, query=None: self._call("counting", self.es.count, index=self.alias(kind),  # noqa: E731
                                                     query=query or {"match_all": {}})["count"]
+        if self.inline_facts:
+            summed = self._call("counting facts", self.es.search, index=self.alias("articles"), size=0,
+                                aggs={"facts": {"sum": {"field": "fact_count"}}})
+            facts = int(summed["aggregations"]["facts"]["value"])
+        else:
+            facts = count("facts")
         return {"pages": count("pages"), "articles": count("articles"),
-                "relevant": count("articles", {"term": {"relevant": True}}), "facts": count("facts")}
+                "relevant": count("articles", {"term": {"relevant": True}}), "facts": facts}
 
     # --- the claim ledger, claims and events ---------------------------------------------------------
 

@@ -18,7 +18,7 @@ from index.query import Filters, build_search
 from index.store import open_store
 from nlp.normalize import search_text
 from prahari.app.cli import main
-from prahari.model import Article, Fact
+from prahari.model import Article, Fact, plain
 from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import write_incident
 
@@ -417,6 +417,37 @@ def _write_old_indices(node: str, prefix: str, schema: int) -> None:
             old = {name: TEXT if spec == PHRASED_TEXT else spec for name, spec in properties.items()}
             client.indices.create(index=f"{prefix}-{kind}-v{schema}", aliases={f"{prefix}-{kind}": {"is_write_index": True}},
                                   mappings={"dynamic": "strict", "_meta": {"prahari_schema": schema}, "properties": old})
+
+
+def test_an_elasticsearch_store_with_a_facts_index_reads_writes_and_copies_as_a_new_one_does(stores, site, tmp_path,
+                                                                                          capsys):
+    # Before schema 3 each fact was a document of its own in a facts index; a store of then must still be crawled
+    # into and read, and a copy of it (facts inside their articles) must hold the same facts, day counts and totals.
+    node = es_node()
+    old, copied = f"{node}/t{uuid.uuid4().hex[:10]}", f"{node}/t{uuid.uuid4().hex[:10]}"
+    _write_old_indices(node, old.rsplit("/", 1)[1], 2)
+    incident = write_incident(site, tmp_path)
+    assert main(["update", "--incident", str(incident), "--store", old]) == 0
+    assert main(["update", "--incident", str(incident), "--store", old, "--refresh"]) == 0  # rewrites its facts
+    assert main(["reindex", "--from", old, "--to", copied]) == 0
+    capsys.readouterr()
+
+    def facts_view(url: str) -> tuple:
+        store = open_store(url)
+        try:
+            ids = [a.id for a in store.iter_articles(Filters(include_irrelevant=True))]
+            per_article = {i: [f.id for f in facts] for i, facts in store.facts_for(ids).items()}
+            facts = [{k: v for k, v in plain(f).items() if k != "first_seen"}  # crawled at another time
+                     for f in store.iter_facts(Filters(include_irrelevant=True))]
+            return (store.inline_facts, facts, store.fact_days(Filters()), store.fact_days(Filters(lang="hi")),
+                    store.counts()["facts"], per_article)
+        finally:
+            store.close()
+
+    new_layout = facts_view(stores["elasticsearch"])
+    assert new_layout[0] and new_layout[4] == len(new_layout[1]) > 0
+    assert facts_view(old) == (False, *new_layout[1:])
+    assert facts_view(copied) == new_layout
 
 
 def test_an_elasticsearch_store_from_before_word_pairs_still_finds_phrases(site, tmp_path, capsys):
