@@ -235,10 +235,26 @@ def _variants(tokens: list[str]) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(out))[:MAX_VARIANTS]
 
 
+def _distinct_alternatives(children: list[Node]) -> list[Node]:
+    """An OR's alternatives with nested ORs opened and repeats left out: "फिरौती OR ransom" widens each word to
+    both forms, and every repeat costs the engine another pass over the same postings (and weighs twice)."""
+    distinct: dict[str, Node] = {}
+    for child in children:
+        opened = child.children if isinstance(child, BoolNode) and child.op == "OR" and not child.negated else [child]
+        for alternative in opened:
+            distinct.setdefault(repr(alternative), alternative)
+    return list(distinct.values())
+
+
 def expand_query(node: Node) -> Node:
     """Let every word or phrase also match its other-script and alias forms (एनआईए -> NIA, ransom -> फिरौती)."""
     if isinstance(node, BoolNode):
-        return BoolNode(node.op, [expand_query(c) for c in node.children], [expand_query(n) for n in node.negated])
+        children = [expand_query(c) for c in node.children]
+        if node.op == "OR":
+            children = _distinct_alternatives(children)
+            if len(children) == 1 and not node.negated:
+                return children[0]
+        return BoolNode(node.op, children, [expand_query(n) for n in node.negated])
     if isinstance(node, Term) and node.prefix:
         return node
     variants = _variants(node.tokens)

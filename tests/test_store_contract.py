@@ -104,6 +104,17 @@ def test_search_finds_the_same_articles(stores, text):
     assert found[0], f"{text!r} should match something in the sample corpus"
 
 
+def test_a_search_naming_both_forms_of_a_word_asks_for_each_form_once(stores):
+    from index.query import _leaves
+
+    both, one = build_search("फिरौती OR ransom"), build_search("ransom")
+    forms = [" ".join(leaf.tokens) for leaf, _negated in _leaves(both)]
+    assert sorted(forms) == sorted(set(forms)) == sorted(" ".join(leaf.tokens) for leaf, _negated in _leaves(one))
+    for backend in BACKENDS:
+        ranked = [[a.id for a in ask(stores[backend], "search", query, Filters(), limit=500)] for query in (both, one)]
+        assert ranked[0] == ranked[1] and ranked[0]
+
+
 FILTERS = {
     "language": Filters(lang="hi"),
     "dates": Filters(since=date(2022, 11, 28), until=date(2022, 12, 5)),

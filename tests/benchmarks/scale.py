@@ -36,11 +36,13 @@ KEEP = Path(os.environ.get("BENCH_DIR", Path(__file__).resolve().parents[1] / "a
 SEARCH_TARGET_MS = 50
 BULK_TARGET = 5000
 BASELINE_ARTICLES = 10_000  # written the way a crawl writes (small batches, fresh reads after each)
-# Written before the build and left out of its rate: a node started for the bench writes its first hundred
-# thousand documents or so at half to three quarters of its speed while its JVM compiles the hot paths (as
-# searches are timed only once they run at a steady speed). A node that serves analysts runs for days; the
-# warm-up's own rate is printed too.
-WARM_ARTICLES = 100_000
+# Written before the build and left out of its rate, as searches are timed only once they run at a steady
+# speed: a node started for the bench writes its first few hundred thousand documents at half to three quarters
+# of its speed while its JVM compiles the hot paths, where a node that serves analysts has run for days. Rounds
+# of WARM_ROUND go into a scratch store until two in a row agree within STEADY (at most WARM_ROUNDS); every
+# round's rate is printed beside the build's.
+WARM_ROUND = 50_000
+WARM_ROUNDS = 8
 CRAWL_BATCH = 50  # the crawl's store batch (crawlers.context.CrawlContext.batch_size)
 
 
@@ -112,6 +114,19 @@ def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tu
     marker.write_text(json.dumps({"articles": count, "docs_per_second": rate, "seconds": seconds,
                                   "mapping": mapping_version(url)}))
     return rate, False
+
+
+def steady_pair(rates: list[float]) -> bool:
+    """Whether the last two rates agree within STEADY."""
+    return len(rates) >= 2 and abs(rates[-1] - rates[-2]) <= STEADY * rates[-2]
+
+
+def warm_up(write: Callable[[int], float]) -> list[float]:
+    """docs/s of each warm-up round (`write(count)` writes a new store), until two in a row agree."""
+    rates: list[float] = []
+    while len(rates) < WARM_ROUNDS and not steady_pair(rates):
+        rates.append(write(WARM_ROUND))
+    return rates
 
 
 def mapping_version(url: str) -> Optional[int]:
@@ -233,7 +248,9 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
         finally:
             baseline.close()
 
-    warm_rate = fresh_rate(WARM_ARTICLES)  # untimed for the line: it warms the engine the build then writes to
+    warm_rates = warm_up(fresh_rate)
+    drop_store(baseline_url)
+    settle(url)  # the build starts on an idle node, not beside the warm-up's merges
     rate, reused = kept_store(url, marker, samples, ARTICLES)
     crawl_rate = fresh_rate(bulk=False, size=CRAWL_BATCH)
     # The first BASELINE_ARTICLES in bulk mode, with the pipeline's analysed forms and without them.
@@ -244,8 +261,10 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
           f"docs/s (target >= {BULK_TARGET:,}); baseline: {BASELINE_ARTICLES:,} written as a crawl writes them "
           f"({CRAWL_BATCH} per save) {crawl_rate:,.0f} docs/s; the first {BASELINE_ARTICLES:,} in bulk mode "
           f"{rates[0]:,.0f} docs/s with the analysed forms the pipeline made, {rates[1]:,.0f} docs/s with the store "
-          f"analysing each text (as reindex writes them); before the build, a warm-up write of the first "
-          f"{WARM_ARTICLES:,} after the engine started ran at {warm_rate:,.0f} docs/s", flush=True)
+          f"analysing each text (as reindex writes them); warm-up before the build, {WARM_ROUND:,} per round into a "
+          f"new store after the engine started, until two rounds agreed within {STEADY:.0%}: "
+          f"{', '.join(f'{r:,.0f}' for r in warm_rates)} docs/s"
+          f"{'' if steady_pair(warm_rates) else ' (never agreed)'}", flush=True)
     settled = settle(url)
     if settled is not None:
         print(f"bench scale-{name}-settle: the node finished merging the segments the writes left in {settled:.0f}s; "
