@@ -159,20 +159,22 @@ class ElasticsearchStore(Store):
         return f"es:{(state.get('metadata') or {}).get('cluster_uuid', self.node)}/{self.prefix}"
 
     def _ensure_indices(self, create: bool = True) -> None:
-        checks = {kind: self._call("an index check", self.es.options(ignore_status=404).indices.get,
-                                   index=self.alias(kind)) for kind in MAPPINGS}
+        def check(kind: str):
+            return self._call("an index check", self.es.options(ignore_status=404).indices.get, index=self.alias(kind))
+
+        # From schema 3 on, an article's facts live inside its document (a new store is made so); an older
+        # store keeps them in its facts index, and is read and written that way. The articles index says which,
+        # so a store of schema 3 is never asked about a facts index.
+        articles = check("articles")
+        schema = (next(iter(articles.values()))["mappings"].get("_meta", {}).get("prahari_schema")
+                  if articles.meta.status != 404 and self.alias("articles") not in articles else SCHEMA_VERSION)
+        self.inline_facts = isinstance(schema, int) and schema >= INLINE_FACTS_SCHEMA
+        checks = {kind: articles if kind == "articles" else check(kind)
+                  for kind in MAPPINGS if not (kind == "facts" and self.inline_facts)}
         for kind, found in checks.items():  # an index in the way is reported before anything else
             if found.meta.status != 404 and self.alias(kind) in found:
                 raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
                                  f"prefix ({self.node}/myprefix) or delete it")
-        # From schema 3 on, an article's facts live inside its document (a new store is made so); an older
-        # store keeps them in its facts index, and is read and written that way.
-        articles = checks["articles"]
-        schema = (next(iter(articles.values()))["mappings"].get("_meta", {}).get("prahari_schema")
-                  if articles.meta.status != 404 else SCHEMA_VERSION)
-        self.inline_facts = isinstance(schema, int) and schema >= INLINE_FACTS_SCHEMA
-        if self.inline_facts:
-            checks.pop("facts")
         missing = [self.alias(kind) for kind, found in checks.items()
                    if found.meta.status == 404 and kind not in ADDED_LATER]
         self.absent = {kind for kind, found in checks.items() if found.meta.status == 404}
@@ -397,8 +399,8 @@ class ElasticsearchStore(Store):
         """first_seen and fact_ids (when kept) of the articles already stored, read in real time (no refresh needed)."""
         if not ids:
             return {}
-        found = self._call("reading stored articles", self.es.mget, index=self.alias("articles"), ids=ids,
-                           source=["first_seen", "record.fact_ids"])
+        kept = ["first_seen"] if self.inline_facts else ["first_seen", "record.fact_ids"]
+        found = self._call("reading stored articles", self.es.mget, index=self.alias("articles"), ids=ids, source=kept)
         return {d["_id"]: {"first_seen": d["_source"].get("first_seen"),
                            **({"fact_ids": d["_source"]["record"]["fact_ids"]}
                               if "fact_ids" in (d["_source"].get("record") or {}) else {})}
