@@ -158,6 +158,10 @@ class ElasticsearchStore(Store):
                            filter_path="metadata.cluster_uuid")
         return f"es:{(state.get('metadata') or {}).get('cluster_uuid', self.node)}/{self.prefix}"
 
+    def _kept_kinds(self, kinds) -> list[str]:
+        """These kinds of index, less the facts index where facts live inside their articles (schema 3)."""
+        return [kind for kind in kinds if not (kind == "facts" and self.inline_facts)]
+
     def _ensure_indices(self, create: bool = True) -> None:
         def check(kind: str):
             return self._call("an index check", self.es.options(ignore_status=404).indices.get, index=self.alias(kind))
@@ -169,8 +173,7 @@ class ElasticsearchStore(Store):
         schema = (next(iter(articles.values()))["mappings"].get("_meta", {}).get("prahari_schema")
                   if articles.meta.status != 404 and self.alias("articles") not in articles else SCHEMA_VERSION)
         self.inline_facts = isinstance(schema, int) and schema >= INLINE_FACTS_SCHEMA
-        checks = {kind: articles if kind == "articles" else check(kind)
-                  for kind in MAPPINGS if not (kind == "facts" and self.inline_facts)}
+        checks = {kind: articles if kind == "articles" else check(kind) for kind in self._kept_kinds(MAPPINGS)}
         for kind, found in checks.items():  # an index in the way is reported before anything else
             if found.meta.status != 404 and self.alias(kind) in found:
                 raise StoreError(f"{self.alias(kind)} at {self.node} is an index, not a Prahari alias: pick another "
@@ -283,7 +286,7 @@ class ElasticsearchStore(Store):
         if self._bulk_mode:
             yield
             return
-        written = ",".join(self.alias(kind) for kind in WRITTEN if not (kind == "facts" and self.inline_facts))
+        written = ",".join(self.alias(kind) for kind in self._kept_kinds(WRITTEN))
         # No refresh, and the translog synced every few seconds rather than on every request, until the end.
         self._call("pausing refreshes for a bulk write", self.es.indices.put_settings, index=written,
                    settings={"index": {"refresh_interval": "-1", "translog.durability": "async"}})

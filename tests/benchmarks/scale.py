@@ -116,9 +116,14 @@ def kept_store(url: str, marker: Path, samples: list[Article], count: int) -> tu
     return rate, False
 
 
+def agree(previous: float, current: float) -> bool:
+    """Whether a figure is within STEADY of the one measured before it."""
+    return abs(current - previous) <= STEADY * previous
+
+
 def steady_pair(rates: list[float]) -> bool:
     """Whether the last two rates agree within STEADY."""
-    return len(rates) >= 2 and abs(rates[-1] - rates[-2]) <= STEADY * rates[-2]
+    return len(rates) >= 2 and agree(rates[-2], rates[-1])
 
 
 def warm_up(write: Callable[[int], float]) -> list[float]:
@@ -223,7 +228,7 @@ def until_steady(call: Callable[[], object], runs: int = RUNS) -> tuple[tuple[fl
     while made < STEADY_BATCHES * runs:
         current = percentiles(call, runs, warm_up=0)
         made += runs
-        if abs(current[0] - previous[0]) <= STEADY * previous[0]:
+        if agree(previous[0], current[0]):
             return first, made, True
         previous = current
     return first, made, False
