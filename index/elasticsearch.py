@@ -496,14 +496,24 @@ class ElasticsearchStore(Store):
                 out[doc["_id"]] = (signature, sorted(doc["_source"].get("bands") or []))
         return out
 
-    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
-        should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
-        found = self._call("finding near-duplicates", self.es.search, index=self.alias("articles"), size=1000,
-                           query={"bool": {"should": should, "minimum_should_match": 1,
-                                           "must_not": [{"ids": {"values": [exclude_id]}}]}},
-                           source=["id", "story_id", "published", "first_seen", "signature", "content_hash"])
-        return [{**h["_source"], "signature": base64.b64decode(h["_source"].get("signature") or "") or None}
-                for h in found["hits"]["hits"]]
+    def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
+        if not wanted:
+            return []
+        searches: list[dict] = []
+        for content_hash, bands, exclude_id in wanted:  # one request for the batch, one search per article in it
+            should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
+            searches += [{"index": self.alias("articles")},
+                         {"size": 1000, "_source": ["id", "story_id", "published", "first_seen", "signature",
+                                                     "content_hash"],
+                          "query": {"bool": {"should": should, "minimum_should_match": 1,
+                                             "must_not": [{"ids": {"values": [exclude_id]}}]}}}]
+        found = self._call("finding near-duplicates", self.es.msearch, searches=searches)
+        refused = next((r["error"] for r in found["responses"] if "error" in r), None)
+        if refused is not None:
+            raise StoreError(f"Elasticsearch at {self.node} refused finding near-duplicates: "
+                             f"{refused.get('reason', refused) if isinstance(refused, dict) else refused}")
+        return [[{**h["_source"], "signature": base64.b64decode(h["_source"].get("signature") or "") or None}
+                 for h in response["hits"]["hits"]] for response in found["responses"]]
 
     def get_article(self, article_id: str) -> Optional[Article]:
         found = self._call("reading an article", self.es.options(ignore_status=404).get,

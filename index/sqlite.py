@@ -239,6 +239,9 @@ BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit 
 # A search ranks the matches in each half of the key range on its own core: keys follow arrival, so a query's
 # matches split about evenly unless they all arrived in one half.
 IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
+# A story candidate's columns, for the articles whose {column} is in a list.
+CANDIDATES = ("SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash FROM articles a "
+              "LEFT JOIN signatures s ON s.article_id = a.id WHERE a.{column} IN ({marks})")
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
@@ -624,14 +627,29 @@ class SQLiteStore(Store):
                 for r in self._in_chunks("SELECT article_id, signature FROM signatures WHERE article_id IN ({marks})",
                                          article_ids) if r[1]}
 
-    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
-        marks = ",".join("?" for _ in bands) or "''"
-        rows = self.db.execute(
-            f"""SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash
-                FROM articles a LEFT JOIN signatures s ON s.article_id = a.id
-                WHERE a.id != ? AND (a.content_hash = ? OR a.id IN (SELECT article_id FROM bands WHERE band IN ({marks})))""",
-            [exclude_id, content_hash, *bands]).fetchall()
-        return [dict(r) for r in rows]
+    def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
+        # One statement for a whole batch instead of one per article; DISTINCT folds the many bands near-copies share.
+        pairs = [(band, n) for n, (_hash, bands, _id) in enumerate(wanted) for band in bands]
+        holders: list[set[str]] = [set() for _ in wanted]
+        for start in range(0, len(pairs), ID_CHUNK // 2):
+            chunk = pairs[start:start + ID_CHUNK // 2]
+            for n, article_id in self.db.execute(
+                    f"WITH asked(band, n) AS (VALUES {','.join('(?,?)' for _ in chunk)}) "
+                    "SELECT DISTINCT asked.n, bands.article_id FROM asked JOIN bands ON bands.band = asked.band",
+                    [value for pair in chunk for value in pair]):
+                holders[n].add(article_id)
+        found = {r["id"]: dict(r) for r in self._in_chunks(
+            CANDIDATES.format(column="content_hash", marks="{marks}"),
+            sorted({content_hash for content_hash, _bands, _id in wanted}))}
+        banded = set().union(*holders) - found.keys()
+        found.update((r["id"], dict(r)) for r in self._in_chunks(
+            CANDIDATES.format(column="id", marks="{marks}"),
+            sorted(banded)))
+        by_hash: dict[str, set[str]] = {}
+        for article_id, row in found.items():
+            by_hash.setdefault(row["content_hash"], set()).add(article_id)
+        return [[found[i] for i in sorted((by_hash.get(content_hash, set()) | its) - {exclude_id}) if i in found]
+                for (content_hash, _bands, exclude_id), its in zip(wanted, holders)]
 
     def _article(self, row: sqlite3.Row) -> Article:
         data = dict(row)

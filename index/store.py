@@ -58,8 +58,9 @@ class CrawlSide(ABC):
         """The stored MinHash signature and bands of each of these articles (those that have one)."""
 
     @abstractmethod
-    def story_candidates(self, content_hash: str, bands: list[str], exclude_id: str) -> list[dict]:
-        """Stored articles with the same content hash or a shared MinHash band: id, story_id, published, signature."""
+    def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
+        """For each (content hash, MinHash bands, article id) of a batch, the other stored articles with that content
+        hash or a shared band: id, story_id, published, first_seen, signature, content_hash."""
 
     @abstractmethod
     def iter_pages(self) -> Iterator[RawPage]:

@@ -112,16 +112,13 @@ class StoryAssigner:
         self.store = store
         self.pending: list[dict] = []  # this batch, not yet written
 
-    def assign(self, article: Article, signature: Optional[np.ndarray] = None
-               ) -> tuple[bytes, list[str], Optional[tuple[str, str]]]:
-        """Set story_id and duplicate_of; return the signature, bands and any story re-pointing to apply."""
-        if signature is None:
-            signature = article_signature(article)
-        bands = band_keys(signature)
+    def assign(self, article: Article, signature: np.ndarray, bands: list[str], stored: list[dict]
+               ) -> Optional[tuple[str, str]]:
+        """Set story_id and duplicate_of from the stored candidates and this batch's earlier articles; return
+        any story re-pointing to apply."""
         band_set = set(bands)
-        candidates = self.store.story_candidates(article.content_hash, bands, article.id) + [
-            p for p in self.pending if p["id"] != article.id and (
-                p["content_hash"] == article.content_hash or band_set & p["bands"])]
+        candidates = stored + [p for p in self.pending if p["id"] != article.id and (
+            p["content_hash"] == article.content_hash or band_set & p["bands"])]
         me = {"id": article.id, "story_id": article.id, "published": article.published,
               "first_seen": article.first_seen, "content_hash": article.content_hash,
               "signature": signature.tobytes(), "bands": band_set}
@@ -143,7 +140,7 @@ class StoryAssigner:
             article.story_id, article.duplicate_of = article.id, None
         me["story_id"] = article.story_id
         self.pending.append(me)
-        return signature.tobytes(), bands, repoint
+        return repoint
 
     def flushed(self) -> None:
         """The batch is written; the store now answers for it."""
@@ -155,9 +152,14 @@ class StoryAssigner:
         (`computed`: the articles' signatures, when a worker made them already)."""
         signatures, repoints = {}, []
         try:
-            for article, known in zip(articles, computed or [None] * len(articles)):
-                signature, bands, repoint = self.assign(article, known)
-                signatures[article.id] = (signature, bands)
+            signed = [known if known is not None else article_signature(article)
+                      for article, known in zip(articles, computed or [None] * len(articles))]
+            bands = [band_keys(signature) for signature in signed]
+            # One lookup for the whole batch: the store does not change until the batch is written.
+            stored = self.store.story_candidates([(a.content_hash, b, a.id) for a, b in zip(articles, bands)])
+            for article, signature, its_bands, its_stored in zip(articles, signed, bands, stored):
+                repoint = self.assign(article, signature, its_bands, its_stored)
+                signatures[article.id] = (signature.tobytes(), its_bands)
                 if repoint:
                     repoints.append(repoint)
             self.store.save(pages, articles, signatures, repoints)
