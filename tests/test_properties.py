@@ -153,3 +153,19 @@ def test_the_analysed_form_gives_back_the_same_words(text):
     # Stores index search_text(text), and the pipeline hashes the words it gives back: no word may hold a
     # space or be empty, or the hashes of articles built with and without their forms would differ.
     assert search_words(search_text(text)) == analyse(text)
+
+
+WORD_STARTS = st.text(alphabet=st.sampled_from("ab_ 1-.।" + "एमस्" + "\u093c\u0901"), max_size=60)
+
+
+@BUDGET
+@given(text=WORD_STARTS, term=st.text(alphabet=st.sampled_from("ab_1एमस्"), min_size=1, max_size=4))
+@example(text="xab ab_ab abab ab", term="ab")
+def test_relevance_counts_a_term_where_a_word_starts_as_a_regex_would(text, term):
+    """The relevance counter looks at the character before each find; a look-behind regex is the definition."""
+    import re
+
+    from nlp.relevance import _hits
+
+    assert _hits(term, text) == len(re.findall(r"(?<!\w)" + re.escape(term), text))
+    assert _hits(term, text, most=1) == (1 if re.search(r"(?<!\w)" + re.escape(term), text) else 0)
