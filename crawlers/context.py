@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Optional
 from urllib.parse import urlsplit
 
-from crawlers.workers import WorkerPool, load_nlp
+from crawlers.workers import crawl_pool
 from index.store import Store, open_store
 from prahari.errors import StoreError
 from prahari.incident import Incident
@@ -82,7 +82,7 @@ class CrawlContext:
         self.store_url, self.incident, self.max_pages, self.refresh = store_url, incident, max_pages, refresh
         self.batch_size, self.show_progress = batch_size, progress
         self.report = CrawlReport(incident=incident.id)
-        self.pool = WorkerPool(workers, warm_up=load_nlp)
+        self.pool = crawl_pool(workers)
         self.store: Optional[Store] = None
         self.known: set[str] = set()  # canonical URLs already stored: never fetched again
         self.claimed: set[str] = set()  # canonical URLs scheduled by any spider of this crawl

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from scrapy.settings import Settings
 
 from crawlers.context import CrawlContext, CrawlReport
-from crawlers.workers import die_with_parent, spawn_context
+from crawlers.workers import default_workers, spawn_context, start_crawl_process
 from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
@@ -38,6 +38,12 @@ def crawl_settings(overrides: Optional[dict[str, Any]] = None) -> Settings:
     if overrides:
         settings.setdict(overrides, priority="cmdline")
     return settings
+
+
+def worker_count(settings: Settings) -> int:
+    """NLP worker processes for a crawl: PRAHARI_WORKERS, or one per core beyond the crawler's when it is -1."""
+    workers = settings.getint("PRAHARI_WORKERS")
+    return default_workers() if workers < 0 else workers
 
 
 def crawl_jobs(incident: Incident) -> list[tuple[str, list[str]]]:
@@ -70,13 +76,9 @@ def _crawl_in_child(store_url: str, incident: Incident, jobs: list[tuple[str, li
     from scrapy.utils.log import configure_logging
     from twisted.internet import defer, reactor
 
-    from crawlers.workers import default_workers
-
     configure_logging(settings)
-    workers = settings.getint("PRAHARI_WORKERS")
     context = CrawlContext(store_url, incident, max_pages=max_pages, refresh=settings.getbool("PRAHARI_REFRESH"),
-                           batch_size=settings.getint("PRAHARI_BATCH_SIZE"),
-                           workers=default_workers() if workers < 0 else workers,
+                           batch_size=settings.getint("PRAHARI_BATCH_SIZE"), workers=worker_count(settings),
                            progress=settings.getbool("PRAHARI_PROGRESS"))
     try:
         context.open()
@@ -117,8 +119,8 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     jobs = crawl_jobs(incident)
     if not jobs:
         return CrawlReport(incident=incident.id)
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=die_with_parent,
-                               initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=start_crawl_process,
+                               initargs=(os.getpid(), worker_count(crawl_settings(overrides))))
     try:
         future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})
         report = future.result()

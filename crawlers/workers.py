@@ -242,6 +242,30 @@ class WorkerPool:
         self._running = []
 
 
+_early: Optional[WorkerPool] = None  # the crawl process's pool, started by its initializer
+
+
+def start_crawl_process(parent: int, workers: int) -> None:
+    """Initializer of the crawl process: die with the parent, and start the workers before Scrapy is even imported,
+    so their own start-up (spaCy, dateparser: about 2 s of CPU) overlaps the crawl's (about 0.3 s more of it)."""
+    global _early
+    die_with_parent(parent)
+    if workers:
+        _early = WorkerPool(workers, warm_up=load_nlp)
+        _early.start()
+
+
+def crawl_pool(workers: int) -> WorkerPool:
+    """The pool this crawl process started on its way up, or a new one."""
+    global _early
+    pool, _early = _early, None
+    if pool is not None and pool.workers == workers:
+        return pool
+    if pool is not None:
+        pool.shutdown()
+    return WorkerPool(workers, warm_up=load_nlp)
+
+
 def default_workers() -> int:
     """One worker per core beyond the one the crawler uses."""
     return max(1, (os.cpu_count() or 1) - 1)
