@@ -30,7 +30,7 @@ ACTION = re.compile(r"\b(said|says|told|registered|filed|wrote|asked|chaired|met
 
 
 def _text(doc: Doc) -> str:
-    """The field's text: kept as given, since spaCy joins every token again each time doc.text is read."""
+    """The field's text: kept as given (analyse_field's docs carry no tokens; a doc made elsewhere has its own)."""
     return doc._.prahari_text if doc._.prahari_text is not None else doc.text
 
 
@@ -83,7 +83,6 @@ def make_figure_finder(nlp: Language, name: str):
 def pipeline(lang: str) -> Language:
     """spacy.blank(lang) with our components; built once per language."""
     nlp = spacy.blank(lang)
-    nlp.max_length = 50_000_000  # one huge "sentence" must not raise
     for component in ("prahari_entities", "prahari_dates", "prahari_figures"):
         nlp.add_pipe(component)
     return nlp
@@ -101,7 +100,9 @@ def _published_date(published: Optional[str]) -> Optional[date]:
 def analyse_field(text: str, field: str, lang: str, published: Optional[date]) -> Doc:
     """Run the pipeline over one field (title or text)."""
     nlp = pipeline(lang if lang in ("hi", "en") else "en")
-    doc = nlp.make_doc(text)
+    # Every component reads the field's text, none reads spaCy's tokens: the doc is made without tokenising it
+    # (14 % of the NLP time per article).
+    doc = Doc(nlp.vocab)
     doc._.prahari_field, doc._.prahari_published, doc._.prahari_text = field, published, text
     for _name, component in nlp.pipeline:
         doc = component(doc)
