@@ -3,6 +3,7 @@ overlap the first requests instead of holding up the first page."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -51,3 +52,65 @@ def test_workers_that_were_never_sent_a_page_are_stopped_not_waited_for(tmp_path
     worker = int(started.name.split("-")[1])
     assert not Path(f"/proc/{worker}").exists(), "the warming worker was stopped and reaped"
     assert not list(tmp_path.glob("finished-*"))
+
+
+def die_now() -> None:
+    """A page that kills its worker (as a crash in a C extension or the OOM killer would)."""
+    os._exit(3)
+
+
+def refuse(reason: str) -> None:
+    raise ValueError(reason)
+
+
+def test_a_worker_that_dies_fails_its_page_and_the_next_page_gets_a_new_worker():
+    from crawlers.workers import WorkerCrashed
+
+    async def crawl_three_pages(pool: WorkerPool) -> tuple:
+        first = await pool.run(os.getpid)
+        try:
+            await pool.run(die_now)
+        except WorkerCrashed as exc:
+            crashed = str(exc)
+        else:
+            crashed = None
+        return first, crashed, await pool.run(os.getpid)
+
+    pool = WorkerPool(1)
+    try:
+        first, crashed, after = asyncio.run(crawl_three_pages(pool))
+    finally:
+        pool.shutdown()
+    assert crashed == "worker process died"
+    assert first != after != os.getpid(), "a new worker process took the next page"
+
+
+def test_a_page_that_fails_in_a_worker_raises_its_own_error_and_the_worker_carries_on():
+    async def two_pages(pool: WorkerPool) -> tuple:
+        try:
+            await pool.run(refuse, "no article on this page")
+        except ValueError as exc:
+            failed = str(exc)
+        return failed, await pool.run(os.getpid), await pool.run(os.getpid)
+
+    pool = WorkerPool(1)
+    try:
+        failed, first, second = asyncio.run(two_pages(pool))
+    finally:
+        pool.shutdown()
+    assert failed == "no article on this page"
+    assert first == second != os.getpid()
+
+
+def test_pages_and_answers_larger_than_the_pipe_cross_whole():
+    """A large page is written in parts as the worker reads it, and a large answer is read back in parts."""
+    async def large(pool: WorkerPool) -> list:
+        return await asyncio.gather(pool.run(len, b"x" * 5_000_000), pool.run(bytes, 3_000_000),
+                                    pool.run(len, "प" * 1_000_000))
+
+    pool = WorkerPool(1)
+    try:
+        sent, answer, text = asyncio.run(large(pool))
+    finally:
+        pool.shutdown()
+    assert (sent, len(answer), set(answer), text) == (5_000_000, 3_000_000, {0}, 1_000_000)
