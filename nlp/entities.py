@@ -84,8 +84,11 @@ def find_known(text: str) -> list[tuple[str, int, int]]:
 
 
 _ACRONYM_ORG = re.compile(r"((?:[A-Z][a-z]+|of|and|for|the|&)(?:\s+(?:[A-Z][a-z]+|of|and|for|the|&)){1,7})\s+\(([A-Z][A-Za-z0-9-]{1,9})\)")
-_EN_ORG = re.compile(r"\b((?:[A-Z][a-z]+\s+){1,4}(?:Ministry|Department|Agency|Unit|Bureau|Commission|Authority))\b")
-_HI_ORG = re.compile(rf"((?:[{_DEV_LETTER}]+\s+){{1,3}}(?:मंत्रालय|विभाग|एजेंसी|ब्यूरो|आयोग|प्राधिकरण))(?![{_DEV_LETTER}])")
+# The nouns that end an organisation's name: a text without any of them is not scanned for one.
+_EN_ORG_NOUNS = ("Ministry", "Department", "Agency", "Unit", "Bureau", "Commission", "Authority")
+_HI_ORG_NOUNS = ("मंत्रालय", "विभाग", "एजेंसी", "ब्यूरो", "आयोग", "प्राधिकरण")
+_EN_ORG = re.compile(rf"\b((?:[A-Z][a-z]+\s+){{1,4}}(?:{'|'.join(_EN_ORG_NOUNS)}))\b")
+_HI_ORG = re.compile(rf"((?:[{_DEV_LETTER}]+\s+){{1,3}}(?:{'|'.join(_HI_ORG_NOUNS)}))(?![{_DEV_LETTER}])")
 _HI_STOP = {"के", "की", "का", "ने", "को", "से", "में", "पर", "और", "भी", "एक", "इस", "यह", "कि", "लिए", "तहत"}
 
 
@@ -101,10 +104,12 @@ def find_unknown_orgs(text: str, taken: list[tuple[int, int]]) -> list[tuple[str
     """(id, name, start, end) of organisations by pattern, where no known alias already matched."""
     found = []
     free = lambda s, e: not any(s < te and ts < e for ts, te in taken)  # noqa: E731
-    for match in _ACRONYM_ORG.finditer(text):
+    for match in _ACRONYM_ORG.finditer(text) if "(" in text else ():
         if free(match.start(), match.end()):
             found.append((slug(match.group(2)), match.group(1).strip(), match.start(), match.end()))
-    for pattern in (_EN_ORG, _HI_ORG):
+    for pattern, nouns in ((_EN_ORG, _EN_ORG_NOUNS), (_HI_ORG, _HI_ORG_NOUNS)):
+        if not any(noun in text for noun in nouns):
+            continue
         for match in pattern.finditer(text):
             words = match.group(1).split()
             # The name starts after the last function word ("बाद में विदेश मंत्रालय" → "विदेश मंत्रालय").

@@ -16,6 +16,8 @@ _TOKEN = re.compile(r"(?P<num>[0-9०-९][0-9०-९,]*(?:\.[0-9०-९]+)*)|(?
                     r"|(?P<sym>[₹%])")
 _DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _URL = re.compile(r"https?://\S+|www\.\S+")
+_SENTENCE_END = re.compile(r"[।!?]|\.\s")
+_LEADING_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +38,7 @@ def vocabulary() -> dict:
     }
 
 
+@lru_cache(maxsize=65536)  # a text repeats most of its words, and an incident's texts repeat each other's
 def _fold(word: str) -> str:
     return word.replace("\u093c", "").replace("\u0901", "\u0902").casefold().rstrip(".") or word
 
@@ -43,7 +46,7 @@ def _fold(word: str) -> str:
 def _number(text: str) -> Optional[float]:
     """Read digits (Devanagari too), tolerating odd grouping ("1,2,00") and stray dots ("२००.५.१")."""
     cleaned = text.translate(_DIGITS).replace(",", "")
-    match = re.match(r"\d+(?:\.\d+)?", cleaned)
+    match = _LEADING_NUMBER.match(cleaned)
     return float(match.group()) if match else None
 
 
@@ -57,12 +60,12 @@ def find_figures(text: str, field: str, masked: list[tuple[int, int]] = ()) -> l
     consumed: set[int] = set()
     last_unit: Optional[tuple[str, str]] = None
     for i, (start, end, kind, raw) in enumerate(tokens):
-        if i and re.search(r"[।!?]|\.\s", text[tokens[i - 1][1]:start]):
+        if i and _SENTENCE_END.search(text, tokens[i - 1][1], start):
             last_unit = None  # a unit is only inherited within its sentence
-        if i in consumed or any(s <= start < e for s, e in masked):
+        if i in consumed:
             continue
         value = _number(raw) if kind == "num" else vocab["words"].get(folded[i]) if kind == "word" else None
-        if value is None:
+        if value is None or any(s <= start < e for s, e in masked):
             continue
         after_char = text[end:end + 1]
         if kind == "num" and (after_char.isalpha() and after_char not in "करलह" and not after_char.isspace()):
