@@ -170,7 +170,11 @@ class _Worker:
             end = HEADER + int.from_bytes(self.incoming[:HEADER], "big")
             if len(self.incoming) < end:
                 break
-            task, ok, value = pickle.loads(bytes(self.incoming[HEADER:end]))
+            try:
+                task, ok, value = pickle.loads(bytes(self.incoming[HEADER:end]))
+            except Exception:  # an answer this process cannot rebuild: its page is lost like a crash's
+                self._died()
+                return
             del self.incoming[:end]
             future = self.waiting.pop(task, None)
             if future is None or future.done():  # its caller stopped waiting (the crawl is closing)
