@@ -130,7 +130,7 @@ class _Worker:
         self.waiting: dict[int, asyncio.Future] = {}
         self.incoming, self.outgoing = bytearray(), bytearray()
         self.loop: Optional[asyncio.AbstractEventLoop] = None
-        self.writing, self.alive = False, True
+        self.alive = True
 
     def send(self, task: int, message: bytes, future: asyncio.Future) -> None:
         if self.loop is None:
@@ -149,11 +149,10 @@ class _Worker:
         except OSError:
             self._died()
             return
-        if self.outgoing and not self.writing:
+        if self.outgoing:  # called again when the worker has read some
             self.loop.add_writer(self.fd, self._write)
-        elif self.writing and not self.outgoing:
-            self.loop.remove_writer(self.fd)
-        self.writing = bool(self.outgoing)
+        else:
+            self.loop.remove_writer(self.fd)  # nothing when none was set
 
     def _read(self) -> None:
         try:
