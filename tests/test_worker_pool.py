@@ -63,6 +63,15 @@ def refuse(reason: str) -> None:
     raise ValueError(reason)
 
 
+def run_in_pool(pages) -> tuple:
+    """Run the coroutine function `pages` on a one-worker pool, as the crawl's event loop would; stop the pool."""
+    pool = WorkerPool(1)
+    try:
+        return asyncio.run(pages(pool))
+    finally:
+        pool.shutdown()
+
+
 def test_a_worker_that_dies_fails_its_page_and_the_next_page_gets_a_new_worker():
     from crawlers.workers import WorkerCrashed
 
@@ -76,11 +85,7 @@ def test_a_worker_that_dies_fails_its_page_and_the_next_page_gets_a_new_worker()
             crashed = None
         return first, crashed, await pool.run(os.getpid)
 
-    pool = WorkerPool(1)
-    try:
-        first, crashed, after = asyncio.run(crawl_three_pages(pool))
-    finally:
-        pool.shutdown()
+    first, crashed, after = run_in_pool(crawl_three_pages)
     assert crashed == "worker process died"
     assert first != after != os.getpid(), "a new worker process took the next page"
 
@@ -93,11 +98,7 @@ def test_a_page_that_fails_in_a_worker_raises_its_own_error_and_the_worker_carri
             failed = str(exc)
         return failed, await pool.run(os.getpid), await pool.run(os.getpid)
 
-    pool = WorkerPool(1)
-    try:
-        failed, first, second = asyncio.run(two_pages(pool))
-    finally:
-        pool.shutdown()
+    failed, first, second = run_in_pool(two_pages)
     assert failed == "no article on this page"
     assert first == second != os.getpid()
 
@@ -108,9 +109,5 @@ def test_pages_and_answers_larger_than_the_pipe_cross_whole():
         return await asyncio.gather(pool.run(len, b"x" * 5_000_000), pool.run(bytes, 3_000_000),
                                     pool.run(len, "प" * 1_000_000))
 
-    pool = WorkerPool(1)
-    try:
-        sent, answer, text = asyncio.run(large(pool))
-    finally:
-        pool.shutdown()
+    sent, answer, text = run_in_pool(large)
     assert (sent, len(answer), set(answer), text) == (5_000_000, 3_000_000, {0}, 1_000_000)
