@@ -54,7 +54,7 @@ def export_records(store: str, capsys, *extra: str) -> list[dict]:
 
 def wait_until_stored(db_path: Path, seconds: float = 90) -> int:
     """Poll a SQLite store until it holds an article (a crawl to kill is underway); return the count."""
-    import sqlite3
+    from index.sqlite import sqlite3  # the store's own SQLite: two libraries in one process miss each other's locks
     import time
 
     deadline, stored = time.monotonic() + seconds, 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from index.sqlite import sqlite3  # the store's own SQLite: two libraries in one process miss each other's locks
 
 import pytest
 import yaml

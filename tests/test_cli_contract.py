@@ -92,7 +92,7 @@ def test_timeline_table_and_json(crawled, capsys):
 def test_csv_and_xlsx_exports_neutralise_formulas(crawled, tmp_path, capsys):
     store, _ = crawled
     path = store[len("sqlite:///"):]
-    import sqlite3
+    from index.sqlite import sqlite3  # the store's own SQLite: two libraries in one process miss each other's locks
     db = sqlite3.connect(path)
     original = db.execute("SELECT id, title FROM articles WHERE relevant=1 LIMIT 1").fetchone()
     db.execute("UPDATE articles SET title='=HYPERLINK(\"http://evil\")' WHERE id=?", (original[0],))

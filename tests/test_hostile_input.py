@@ -9,7 +9,7 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
+from index.sqlite import sqlite3  # the store's own SQLite: two libraries in one process miss each other's locks
 import stat
 import subprocess
 import sys
