@@ -780,18 +780,27 @@ class SQLiteStore(Store):
 
     def iter_articles(self, filters: Filters) -> Iterator[Article]:
         source, where, params = self._scope(filters)
-        cursor = self.db.execute(f"SELECT t.* FROM {source} JOIN articles t ON t.id = a.id WHERE {where} "
-                                 "ORDER BY a.published, a.id", params)
-        for row in cursor:
+        for row in self._in_sorted_keys(f"SELECT a.rowid FROM {source} WHERE {where} ORDER BY a.published, a.id",
+                                        params, "SELECT a.rowid, t.* FROM article_keys a JOIN articles t ON t.id = a.id "
+                                                "WHERE a.rowid IN ({marks})"):
             yield self._article(row)
 
     def iter_facts(self, filters: Filters) -> Iterator[Fact]:
         source, where, params = self._scope(filters)
-        cursor = self.db.execute(
-            f"SELECT f.record FROM {source} JOIN facts f ON f.key = a.rowid WHERE {where} "
-            f"ORDER BY f.event_date, a.published, f.id", params)
-        for row in cursor:
-            yield fact_from_dict(orjson.loads(row[0]))
+        for row in self._in_sorted_keys(f"SELECT f.rowid FROM {source} JOIN facts f ON f.key = a.rowid WHERE {where} "
+                                        "ORDER BY f.event_date, a.published, f.id", params,
+                                        "SELECT rowid, record FROM facts WHERE rowid IN ({marks})"):
+            yield fact_from_dict(orjson.loads(row[1]))
+
+    def _in_sorted_keys(self, keys_sql: str, params: list[Any], rows_sql: str) -> Iterator[sqlite3.Row]:
+        """The rows rows_sql reads (its first column the key, one `{marks}` for a list of keys), in the order
+        keys_sql gives the keys. Only the keys are sorted: a sort of whole rows holds every row at once, and the
+        bundled SQLite keeps its temporary data in memory (a million articles' texts: 2.6 GB)."""
+        keys = [row[0] for row in self.db.execute(keys_sql, params)]
+        for start in range(0, len(keys), ID_CHUNK):
+            chunk = keys[start:start + ID_CHUNK]
+            found = {row[0]: row for row in self._in_chunks(rows_sql, chunk)}
+            yield from (found[key] for key in chunk if key in found)
 
     def search(self, query: Node, filters: Filters, limit: int = 20) -> list[Article]:
         # Rank over the slim key rows (joined by the full-text rowid), then read only the winners' bodies.

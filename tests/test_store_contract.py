@@ -476,3 +476,26 @@ def test_an_elasticsearch_store_from_before_word_pairs_still_finds_phrases(site,
     assert main(["search", "AIIMS", "--store", f"{node}/{future}"]) == 2
     err = capsys.readouterr().err
     assert "schema 99" in err and "prahari reindex" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_sqlite_store_answers_the_same_through_pythons_own_sqlite(crawled, tmp_path):
+    """Where pysqlite3 has no wheel the store uses Python's sqlite3: the same file gives the same answers."""
+    store, _ = crawled
+    script = ("import sys; sys.modules['pysqlite3'] = None\n"  # as on a platform without the package
+              "import index.sqlite\n"
+              "from index.query import Filters, build_search\n"
+              "from index.store import open_store\n"
+              "store = open_store(sys.argv[1], create=False)\n"
+              "print(index.sqlite.sqlite3.__name__, store.count_articles(Filters(include_irrelevant=True)))\n"
+              "for text in sys.argv[2:]:\n"
+              "    print(' '.join(a.id for a in store.search(build_search(text), Filters(), 20)))\n")
+    queries = ["ransom", "दिल्ली पुलिस", "AIIMS NOT ransom"]
+    lines = subprocess.run([sys.executable, "-c", script, store, *queries], capture_output=True, text=True,
+                           check=True, cwd=tmp_path).stdout.splitlines()
+    ours = open_store(store, create=False)
+    try:
+        assert lines[0] == f"sqlite3 {ours.count_articles(Filters(include_irrelevant=True))}"
+        expected = [" ".join(a.id for a in ours.search(build_search(text), Filters(), 20)) for text in queries]
+    finally:
+        ours.close()
+    assert all(expected) and lines[1:] == expected
