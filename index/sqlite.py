@@ -667,9 +667,9 @@ class SQLiteStore(Store):
         return self._article(row) if row else None
 
     def iter_pages(self) -> Iterator[RawPage]:
-        ids = [r[0] for r in self.db.execute("SELECT id FROM pages ORDER BY fetched_at, id")]
-        for page_id in ids:
-            yield _page(self.db.execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone())
+        for row in self._in_sorted_keys("SELECT id FROM pages ORDER BY fetched_at, id", [],
+                                        "SELECT * FROM pages WHERE id IN ({marks})"):  # id is the first column
+            yield _page(row)
 
     def get_page(self, canonical_url: str) -> Optional[RawPage]:
         row = self.db.execute("SELECT * FROM pages WHERE canonical_url=?", (canonical_url,)).fetchone()
