@@ -14,6 +14,8 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
+	@# An editable install leaves our modules uncompiled, and every crawl starts two more Pythons.
+	$(BIN)/python -m compileall -q prahari crawlers nlp index dashboard >/dev/null
 	touch $(STAMP)
 
 # The demo keeps its own store under the repository; every other command uses the per-user store.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -77,6 +78,9 @@ def _crawl_in_child(store_url: str, incident: Incident, jobs: list[tuple[str, li
     from twisted.internet import defer, reactor
 
     configure_logging(settings)
+    # Scrapy builds a DEBUG record for every page it fetches and every item it yields, and only its handler drops
+    # them; at the logger, records below LOG_LEVEL are never built (two a page, about 2 % of the crawl's CPU).
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
     context = CrawlContext(store_url, incident, max_pages=max_pages, refresh=settings.getbool("PRAHARI_REFRESH"),
                            batch_size=settings.getint("PRAHARI_BATCH_SIZE"), workers=worker_count(settings),
                            progress=settings.getbool("PRAHARI_PROGRESS"))
