@@ -69,8 +69,10 @@ def bench_claims(label: str, url: str, nlp_rate: float, with_incremental: bool) 
             f"{articles} articles in {seconds:.1f}s = {articles / seconds:.0f} articles/s")
     if with_incremental:
         extra, touched = incremental(url)
-        line += (f" (target < 60 s); incremental update of {NEW_ARTICLES} new articles in {extra:.2f}s "
-                 f"({touched['slots']} slots, {touched['days']} days rebuilt; target < 2 s)")
+        # The claim ledger's targets are set at 100,000 articles; at other sizes the line only reports.
+        target = "target" if label == "100k" else "the target at 100k is"
+        line += (f" ({target} < 60 s); incremental update of {NEW_ARTICLES} new articles in {extra:.2f}s "
+                 f"({touched['slots']} slots, {touched['days']} days rebuilt; {target} < 2 s)")
     print(f"{line}; baseline: NLP at {nlp_rate:.0f} articles/s in this run", flush=True)
 
 
