@@ -102,9 +102,9 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
     """A store from before schema v6 (no extraction column) migrates, searches as before, and reprocess keeps every
     article (and its search results)."""
     import shutil
-    from index.sqlite import sqlite3  # the store's own SQLite: two libraries in one process miss each other's locks
 
-    from index.sqlite import FTS_TOKENIZE, id_rowid
+    # sqlite3 is the store's own SQLite: two libraries in one process miss each other's locks.
+    from index.sqlite import FTS_TOKENIZE, id_rowid, sqlite3
     from prahari.app.cli import main
     from tests.conftest import export_records
 
