@@ -23,6 +23,7 @@ except ImportError:  # no wheel for this platform: the system's SQLite answers t
 
 from index.query import Filters, Node, Phrase, Term
 from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
+from index.textindex import TextIndex
 from nlp.dedup import canonical_url
 from prahari.errors import NoStore, StoreError
 from prahari.model import Article, Entity, Fact, RawPage, article_id_for, fact_from_dict
@@ -224,6 +225,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     DROP INDEX facts_cover;
     CREATE INDEX facts_key ON facts(key, event_date);
     """),
+    # v15 (scale): every article key written since the search index (index/textindex.py) last caught up, so a
+    # search brings it up to date by reading only those; and an id that tells this store's index from another's.
+    (15, """
+    CREATE TABLE text_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL);
+    INSERT OR REPLACE INTO meta VALUES ('store_id', lower(hex(randomblob(16))));
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -240,6 +247,7 @@ KEY_COLUMNS = ("relevant", "incident", "language", "source", "day", "first_seen"
 COUNTED_FACETS = ("incident", "language", "source", "entity", "figure_kind")
 RANK_WEIGHTS = "0, 3.0, 1.0"  # bm25 column weights: the id (not searched), a title match 3×, the text 1×
 BROAD_WINDOW = 10  # a search over most of the store ranks the best 10 × limit matches before filtering
+NARROW_VIEW = 0.05  # a view of at most this share of the store is searched by its keys, not filtered after
 # A search ranks the matches in each half of the key range on its own core: keys follow arrival, so a query's
 # matches split about evenly unless they all arrived in one half.
 IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
@@ -340,6 +348,7 @@ class SQLiteStore(Store):
         self._held: Optional[int] = None  # in bulk mode: articles and pages written since it last committed
         self._searched = False
         self._ranker: Optional[tuple[ThreadPoolExecutor, sqlite3.Connection]] = None  # the second half's reader
+        self._text: Optional[TextIndex] = None
         path = url[len("sqlite:///"):]
         self.path = Path(path)
         if path != ":memory:" and not self.path.exists() and not create:
@@ -454,6 +463,7 @@ class SQLiteStore(Store):
                     self._save_page(page)
                 if prepared is not None:
                     self._write_article_rows(prepared)
+                    self._trim_changes()
                 if signatures:
                     self.db.executemany("INSERT OR REPLACE INTO signatures VALUES (?,?)",
                                         [(i, signature) for i, (signature, _bands) in signatures.items()])
@@ -564,6 +574,7 @@ class SQLiteStore(Store):
         if any(n < 0 for n in counts.values()):
             self.db.execute("DELETE FROM counts WHERE count <= 0")
         self.db.executemany("INSERT INTO articles_fts (rowid, article_id, title, text) VALUES (?,?,?,?)", texts)
+        self.db.executemany("INSERT INTO text_changes (key) VALUES (?)", [(row[0],) for row in texts])
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
@@ -807,6 +818,11 @@ class SQLiteStore(Store):
         if not self._searched and self._held is None:  # the crawl never searches: its connections stay small
             self._searched = True
             self.db.execute(f"PRAGMA cache_size={SEARCH_CACHE_KIB}")
+        ranking = self._ranking_index()
+        if ranking is not None:
+            keys = self._best_keys(ranking, query, filters, limit)
+            ids = dict(self._in_chunks("SELECT rowid, id FROM article_keys WHERE rowid IN ({marks})", keys))
+            return self._articles_by_id([ids[k] for k in keys if k in ids])
         match = to_fts(query)
         _source, where, params = self._scope(filters, drive_by_entity=False)
         ids = self._best_before_filters(match, where, params, limit) if self._keeps_most(filters) else None
@@ -817,6 +833,65 @@ class SQLiteStore(Store):
                     WHERE articles_fts MATCH ? AND {IN_HALF} AND {where} ORDER BY score, key LIMIT ?""",
                 [match], [*params, limit], limit)
         return self._articles_by_id(ids)
+
+    @property
+    def _search_index(self) -> Optional[TextIndex]:
+        """The search index in the folder beside the file (`prahari.db.search`); None for an in-memory store."""
+        if self._text is None and str(self.path) != ":memory:":
+            self._text = TextIndex(self.path.with_name(self.path.name + ".search"))
+        return self._text
+
+    def _ranking_index(self) -> Optional[TextIndex]:
+        """The search index, brought up to date. None for an in-memory store, inside bulk mode's open transaction
+        (the index must never hold writes that may still be undone), or when its folder cannot be written (a store
+        on read-only media): FTS5 ranks those searches, the same matches in its own order."""
+        ranking = self._search_index
+        if ranking is None or self.db.in_transaction:
+            return None
+        try:
+            ranking.sync(self.db, self._store_id())
+        except PermissionError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"cannot update the search index {ranking.folder}: {exc}") from None
+        return ranking
+
+    def _trim_changes(self) -> None:
+        """Drop the logged changes the search index already holds (read from its folder's state, if any)."""
+        synced = self._search_index.synced_seq(self._store_id()) if self._search_index is not None else None
+        if synced:
+            self.db.execute("DELETE FROM text_changes WHERE seq <= ?", (synced,))
+
+    def _store_id(self) -> str:
+        return self.db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
+
+    def _best_keys(self, ranking: TextIndex, query: Node, filters: Filters, limit: int) -> list[int]:
+        """The keys of the best `limit` matches in view. A view holding a good share of the store is filtered after
+        ranking (the best few hundred, more while too few are in view); a narrow one is handed to the index."""
+        source, where, params = self._scope(filters, drive_by_entity=False)
+        everything = self._kept_count(Filters(include_irrelevant=True)) or 0
+        kept = self._kept_count(filters)
+        within = None
+        if kept is None:  # filters the counts do not keep: the view's keys, read once
+            within = [row[0] for row in self.db.execute(f"SELECT a.rowid FROM {source} WHERE {where}", params)]
+            kept = len(within)
+        if kept == 0:
+            return []
+        if kept <= NARROW_VIEW * everything:
+            if within is None:
+                within = [row[0] for row in self.db.execute(f"SELECT a.rowid FROM {source} WHERE {where}", params)]
+            return [key for _score, key in ranking.best(query, limit, within)]
+        window = limit * BROAD_WINDOW
+        while True:
+            ranked = [key for _score, key in ranking.best(query, window)]
+            # NOT INDEXED: the keys are looked up one by one; the planner would rather scan an index of the view.
+            in_view = set(row[0] for row in self._in_chunks(
+                f"SELECT a.rowid FROM article_keys a NOT INDEXED WHERE {where} AND a.rowid IN ({{marks}})",
+                ranked, tuple(params)))
+            best = [key for key in ranked if key in in_view]
+            if len(best) >= limit or len(ranked) < window:
+                return best[:limit]
+            window *= 4
 
     def _keeps_most(self, filters: Filters) -> bool:
         """Whether these filters keep at least half the store (asked of the kept counts; False when they cannot

@@ -60,8 +60,8 @@ def find_figures(text: str, field: str, masked: list[tuple[int, int]] = ()) -> l
     consumed: set[int] = set()
     last_unit: Optional[tuple[str, str]] = None
     for i, (start, end, kind, raw) in enumerate(tokens):
-        if i and _SENTENCE_END.search(text, tokens[i - 1][1], start):
-            last_unit = None  # a unit is only inherited within its sentence
+        if last_unit and _SENTENCE_END.search(text, tokens[i - 1][1], start):
+            last_unit = None  # a unit is only inherited within its sentence (looked for only while one is held)
         if i in consumed:
             continue
         value = _number(raw) if kind == "num" else vocab["words"].get(folded[i]) if kind == "word" else None

@@ -133,7 +133,8 @@ def test_reprocess_reextracts_a_store_built_before_extraction_paths(crawled, tmp
             CREATE INDEX facts_cover ON facts(article_id, event_date);
         """)  # side tables found by article id, as schemas 1 to 13 kept them
         for table in ("ledger", "ledger_state", "claims", "events",  # v8, the claim ledger
-                      "article_keys", "entity_days", "counts"):  # v9, keys and kept counts
+                      "article_keys", "entity_days", "counts",  # v9, keys and kept counts
+                      "text_changes"):  # v15, the search index's change log
             db.execute(f"DROP TABLE {table}")
         db.executescript(f"""
             CREATE INDEX articles_day ON articles(day);
