@@ -64,12 +64,12 @@ class TextIndex:
 
     def _catch_up(self, db, store_id: str, since: int, head: int) -> None:
         oldest = db.execute("SELECT MIN(seq) FROM text_changes").fetchone()[0]
+        size = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM article_keys").fetchone()[0]
+        if (oldest is not None and oldest > since + 1) or head - since > REBUILD_SHARE * max(size, 1):
+            self._rebuild(db, store_id, head)  # the log no longer reaches back to this index, or much changed
+            return
         keys = [r[0] for r in db.execute("SELECT DISTINCT key FROM text_changes WHERE seq > ? AND seq <= ?",
                                          (since, head))]
-        size = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM article_keys").fetchone()[0]
-        if (oldest is not None and oldest > since + 1) or len(keys) > REBUILD_SHARE * max(size, 1):
-            self._rebuild(db, store_id, head)  # the log no longer reaches back to this index, or most changed
-            return
         index = self._open()
         writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
         try:
