@@ -1,4 +1,5 @@
-"""The embedded SQLite store: one file, WAL, FTS5 over analysed title, text and fact sentences."""
+"""The embedded SQLite store: one file, WAL, FTS5 over analysed title, text and fact sentences; searches are ranked by
+the search index in the folder beside it (index/textindex.py), which the file's change log keeps up to date."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """The SQLite store's ranking index: a Tantivy index of the text FTS5 holds, kept in a folder beside the file.
 
-FTS5's bm25 scores every match of a query before it can pick the best (0.5 µs each: 0.16 s for a phrase a quarter
-of a million articles hold); Tantivy skips the matches that cannot reach the top. The store writes only to SQLite
-and logs each article key it writes or removes (text_changes); a search first brings this index up to that log, so
-the index is never a second source of truth: deleting the folder costs one rebuild on the next search.
+FTS5's bm25 scores every match of a query before it can pick the best (0.5 µs each: 0.16 s for a phrase that a
+quarter of a million-article store holds); Tantivy skips the matches that cannot reach the top. The store writes
+only to SQLite, and logs the key of each article it writes, a rewrite included (text_changes); a search first
+brings this index up to that log, so the index is never a second source of truth: deleting the folder costs one
+rebuild on the next search.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ class TextIndex:
     def _catch_up(self, db, store_id: str, since: int, head: int) -> None:
         oldest = db.execute("SELECT MIN(seq) FROM text_changes").fetchone()[0]
         size = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM article_keys").fetchone()[0]
-        if (oldest is not None and oldest > since + 1) or head - since > REBUILD_SHARE * max(size, 1):
-            self._rebuild(db, store_id, head)  # the log no longer reaches back to this index, or much changed
+        if (since > head or (oldest is not None and oldest > since + 1)
+                or head - since > REBUILD_SHARE * max(size, 1)):
+            # The store is older than the index (a file put back from a backup), the log no longer reaches back
+            # to the index, or much changed.
+            self._rebuild(db, store_id, head)
             return
         keys = [r[0] for r in db.execute("SELECT DISTINCT key FROM text_changes WHERE seq > ? AND seq <= ?",
                                          (since, head))]

@@ -82,3 +82,20 @@ def test_something_in_the_index_folders_place_is_one_clear_error(tmp_path):
         assert store.count_articles(Filters(incident="index")) == 1
     finally:
         store.close()
+
+
+def test_bulk_mode_searches_without_the_index_and_it_catches_up_after(tmp_path):
+    # Bulk mode holds writes that may still be undone: the index must never take them in before they are committed.
+    url = f"sqlite:///{tmp_path}/store.db"
+    store = open_store(url)
+    try:
+        with store.bulk():
+            store.save([], [_article(1, "The ransom note.")])
+            during = _found(store, "ransom")
+            indexed_during = (tmp_path / "store.db.search" / "state.json").exists()
+        after = _found(store, "ransom")
+        state = json.loads((tmp_path / "store.db.search" / "state.json").read_text(encoding="utf-8"))
+    finally:
+        store.close()
+    assert during == after == {"ransom": [_article(1, "").id]}
+    assert not indexed_during and state["seq"] == 1
