@@ -857,6 +857,9 @@ class SQLiteStore(Store):
             raise StoreError(f"cannot update the search index {ranking.folder}: {exc}") from None
         return ranking
 
+    def ready_for_search(self) -> None:
+        self._ranking_index()
+
     def _trim_changes(self) -> None:
         """Drop the logged changes the search index already holds (read from its folder's state, if any)."""
         synced = self._search_index.synced_seq(self._store_id()) if self._search_index is not None else None

@@ -86,6 +86,10 @@ class CrawlSide(ABC):
         by an error or a stop too, keeps every write that returned."""
         yield
 
+    def ready_for_search(self) -> None:
+        """Bring what ranks searches up to date now, after a large write, so the first search does not wait for it
+        (SQLite builds its search index; Elasticsearch has nothing to do)."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -23,7 +23,7 @@ FORMAT = 1  # bumped when the schema or the analyser changes: an index of anothe
 TOKENS = r"[\p{L}\p{N}\p{Co}\p{M}]+"  # what FTS_TOKENIZE keeps in a word: letters, numbers, marks, private use
 TITLE_BOOST = 3.0  # a title match weighs three text matches, as the FTS5 ranking's column weights say
 REBUILD_SHARE = 0.25  # more than this share of the store changed since the last sync: rebuild, not catch up
-WRITER_HEAP = 256 << 20  # bytes Tantivy buffers before it writes a segment
+WRITER_HEAP = 128 << 20  # bytes Tantivy buffers before it writes a segment
 READ_CHUNK = 5000  # articles read from SQLite per step of a sync
 ANALYSER = "prahari"
 

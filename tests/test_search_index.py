@@ -99,3 +99,24 @@ def test_bulk_mode_searches_without_the_index_and_it_catches_up_after(tmp_path):
         store.close()
     assert during == after == {"ransom": [_article(1, "").id]}
     assert not indexed_during and state["seq"] == 1
+
+
+def test_reindex_leaves_its_copy_searchable_without_a_build_at_the_first_search(tmp_path, capsys):
+    from prahari.app.cli import main
+
+    source, target = f"sqlite:///{tmp_path}/source.db", f"sqlite:///{tmp_path}/target.db"
+    store = open_store(source)
+    try:
+        store.save([], [_article(n, f"ransom note {n}") for n in range(1, 6)])
+        expected = _found(store, "ransom")
+    finally:
+        store.close()
+    assert main(["reindex", "--from", source, "--to", target]) == 0
+    assert "making the copy searchable" in capsys.readouterr().err
+    state = json.loads((tmp_path / "target.db.search" / "state.json").read_text(encoding="utf-8"))
+    copy = open_store(target, create=False)
+    try:
+        head = copy.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'text_changes'").fetchone()[0]
+        assert state["seq"] == head == 5 and _found(copy, "ransom") == expected
+    finally:
+        copy.close()

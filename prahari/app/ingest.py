@@ -213,4 +213,6 @@ def reprocess(store: Store, incidents: dict[str, Incident], say: Callable[[str],
         assigner.save_batch([], batch)
         done += len(batch)
         say(f"  … {done} articles reprocessed")
+    say("  … making the rebuilt articles searchable")  # here, with progress shown, rather than in the first search
+    store.ready_for_search()
     return done, dropped

@@ -15,7 +15,10 @@ ARTICLE_BATCH = 500  # articles (with their facts) per write while copying
 def reindex(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int, int, int]:
     """Copy pages, articles with facts and signatures, and listing validators; return (copied, pages, articles)."""
     with target.bulk():  # nothing reads the target while it fills: it may defer refreshes and use more cores
-        return _copy(source, target, say)
+        copied = _copy(source, target, say)
+    say("  … making the copy searchable")  # here, with progress shown, rather than in the first search
+    target.ready_for_search()
+    return copied
 
 
 def _copy(source: Store, target: Store, say: Callable[[str], None]) -> tuple[int, int, int]:
