@@ -873,18 +873,20 @@ class SQLiteStore(Store):
         """The keys of the best `limit` matches in view. A view holding a good share of the store is filtered after
         ranking (the best few hundred, more while too few are in view); a narrow one is handed to the index."""
         source, where, params = self._scope(filters, drive_by_entity=False)
+
+        def view_keys() -> list[int]:
+            return [row[0] for row in self.db.execute(f"SELECT a.rowid FROM {source} WHERE {where}", params)]
+
         everything = self._kept_count(Filters(include_irrelevant=True)) or 0
         kept = self._kept_count(filters)
         within = None
         if kept is None:  # filters the counts do not keep: the view's keys, read once
-            within = [row[0] for row in self.db.execute(f"SELECT a.rowid FROM {source} WHERE {where}", params)]
+            within = view_keys()
             kept = len(within)
         if kept == 0:
             return []
         if kept <= NARROW_VIEW * everything:
-            if within is None:
-                within = [row[0] for row in self.db.execute(f"SELECT a.rowid FROM {source} WHERE {where}", params)]
-            return [key for _score, key in ranking.best(query, limit, within)]
+            return [key for _score, key in ranking.best(query, limit, within if within is not None else view_keys())]
         window = limit * BROAD_WINDOW
         while True:
             ranked = [key for _score, key in ranking.best(query, window)]
