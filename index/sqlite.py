@@ -349,9 +349,10 @@ class SQLiteStore(Store):
         self._held: Optional[int] = None  # in bulk mode: articles and pages written since it last committed
         self._searched = False
         self._ranker: Optional[tuple[ThreadPoolExecutor, sqlite3.Connection]] = None  # the second half's reader
-        self._text: Optional[TextIndex] = None
         path = url[len("sqlite:///"):]
         self.path = Path(path)
+        # The search index in the folder beside the file (`prahari.db.search`); an in-memory store has none.
+        self._text = None if path == ":memory:" else TextIndex(self.path.with_name(self.path.name + ".search"))
         if path != ":memory:" and not self.path.exists() and not create:
             raise NoStore(f"no store at {path}: run `prahari update` (or `prahari demo`) first, or check --store")
         if path != ":memory:" and self.path.exists() and not self.path.is_file():
@@ -369,6 +370,7 @@ class SQLiteStore(Store):
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(f"PRAGMA cache_size={CACHE_KIB}")
             self._migrate(current)
+            self._store_id = self.db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open store {path}: {exc}") from None
 
@@ -835,22 +837,15 @@ class SQLiteStore(Store):
                 [match], [*params, limit], limit)
         return self._articles_by_id(ids)
 
-    @property
-    def _search_index(self) -> Optional[TextIndex]:
-        """The search index in the folder beside the file (`prahari.db.search`); None for an in-memory store."""
-        if self._text is None and str(self.path) != ":memory:":
-            self._text = TextIndex(self.path.with_name(self.path.name + ".search"))
-        return self._text
-
     def _ranking_index(self) -> Optional[TextIndex]:
         """The search index, brought up to date. None for an in-memory store, inside bulk mode's open transaction
         (the index must never hold writes that may still be undone), or when its folder cannot be written (a store
         on read-only media): FTS5 ranks those searches, the same matches in its own order."""
-        ranking = self._search_index
+        ranking = self._text
         if ranking is None or self.db.in_transaction:
             return None
         try:
-            ranking.sync(self.db, self._store_id())
+            ranking.sync(self.db, self._store_id)
         except PermissionError:
             return None
         except (OSError, ValueError) as exc:
@@ -862,12 +857,9 @@ class SQLiteStore(Store):
 
     def _trim_changes(self) -> None:
         """Drop the logged changes the search index already holds (read from its folder's state, if any)."""
-        synced = self._search_index.synced_seq(self._store_id()) if self._search_index is not None else None
+        synced = self._text.synced_seq(self._store_id) if self._text is not None else None
         if synced:
             self.db.execute("DELETE FROM text_changes WHERE seq <= ?", (synced,))
-
-    def _store_id(self) -> str:
-        return self.db.execute("SELECT value FROM meta WHERE key = 'store_id'").fetchone()[0]
 
     def _best_keys(self, ranking: TextIndex, query: Node, filters: Filters, limit: int) -> list[int]:
         """The keys of the best `limit` matches in view. A view holding a good share of the store is filtered after

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -125,7 +126,7 @@ class TextIndex:
         except (OSError, ValueError) as exc:
             raise StoreError(f"cannot open the search index {self.folder}: {exc}; delete that folder and "
                              "search again to rebuild it") from None
-        index.register_tokenizer(ANALYSER, _analyser(tantivy))
+        index.register_tokenizer(ANALYSER, _analyser())
         self._index = index
         return index
 
@@ -184,7 +185,7 @@ class TextIndex:
             clauses = [(kind, self._compile(child)) for child in node.children]
             clauses += [(occur.MustNot, self._compile(child)) for child in node.negated]
             return query.boolean_query(clauses)
-        words = [token for word in node.tokens for token in self._analyser.analyze(word)]
+        words = [token for word in node.tokens for token in _analyser().analyze(word)]
         prefix = isinstance(node, Term) and node.prefix
         if not words:  # nothing searchable in it (punctuation only): matches nothing, as in FTS5
             return query.empty_query()
@@ -200,10 +201,6 @@ class TextIndex:
         return query.boolean_query([(occur.Should, query.boost_query(leaf("title"), TITLE_BOOST)),
                                     (occur.Should, leaf("text"))])
 
-    @property
-    def _analyser(self):
-        return _analyser(_tantivy())
-
 
 def _head(db) -> int:
     """The store's last change number (0 before any)."""
@@ -211,15 +208,12 @@ def _head(db) -> int:
     return row[0] if row else 0
 
 
-_ANALYSERS: dict[int, Any] = {}
-
-
-def _analyser(tantivy):
+@lru_cache(maxsize=1)
+def _analyser():
     """Words as FTS5's tokenizer cuts them (FTS_TOKENIZE), lower case, Latin accents folded as unicode61 does."""
-    if id(tantivy) not in _ANALYSERS:
-        _ANALYSERS[id(tantivy)] = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(TOKENS))
-                                   .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
-    return _ANALYSERS[id(tantivy)]
+    tantivy = _tantivy()
+    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(TOKENS))
+            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.ascii_fold()).build())
 
 
 def _schema(tantivy):
