@@ -288,7 +288,7 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
               "the searches below run on the settled store, as an analyst's would", flush=True)
     store = open_store(url, create=False)
     if hasattr(store, "_ranking_index"):  # SQLite: the search index is built, or caught up, by the first search
-        folder = store.path.with_name(store.path.name + ".search")
+        folder = store._text.folder
         kept = (folder / "state.json").exists()
         started = time.monotonic()
         store._ranking_index()
