@@ -12,9 +12,8 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawlers.context import CrawlComponent, archive_outlet
 from crawlers.workers import WorkerCrashed
-from nlp.extract import ExtractionError
 from prahari.app.ingest import StoryAssigner, apply_relevance, read_page
-from prahari.errors import StoreError
+from prahari.errors import ExtractionError, StoreError
 from prahari.model import Article, RawPage
 
 

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from scrapy.settings import Settings
 
 from crawlers.context import CrawlContext, CrawlReport
-from crawlers.workers import default_workers, spawn_context, start_crawl_process
+from crawlers.workers import default_workers, spawn_context, start_crawl_process, start_crawl_workers, stop_worker
 from prahari.errors import PrahariError, StoreError
 from prahari.incident import Incident
 
@@ -138,20 +138,27 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     jobs = crawl_jobs(incident)
     if not jobs:
         return CrawlReport(incident=incident.id)
+    workers = start_crawl_workers(worker_count(crawl_settings(overrides)))
     pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=start_crawl_process,
-                               initargs=(os.getpid(), worker_count(crawl_settings(overrides))))
+                               initargs=(os.getpid(), [connection for _process, connection in workers]))
     try:
         future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})
+        # The crawl process holds the workers' pipes now (submit started it): closing ours here lets a worker see
+        # the crawl process end, however it ends.
+        for _process, connection in workers:
+            connection.close()
         report = future.result()
     except BrokenProcessPool:
         raise PrahariError("the crawl process died; rerun update to finish (stored pages are kept)") from None
     except BaseException:
         # Stopped (Ctrl-C, SIGTERM): stop the crawl now instead of waiting for it; every stored batch is
-        # its own transaction, and its workers die with it.
+        # its own transaction.
         for process in list(getattr(pool, "_processes", {}).values()):
             process.kill()
         raise
     finally:
+        for process, _connection in workers:
+            stop_worker(process)
         pool.shutdown(wait=True, cancel_futures=True)
     if report.store_error:
         raise StoreError(report.store_error)

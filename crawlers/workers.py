@@ -13,23 +13,35 @@ import os
 import pickle
 import signal
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 # The console script children start through (see spawn_context); pyproject.toml installs it beside python.
 SPAWN_LAUNCHER = "prahari-spawn"
 
 
-def die_with_parent(parent: Optional[int] = None) -> None:
-    """Have the kernel stop this process when its parent dies (Linux), so a killed update leaves no orphan."""
+def _prctl(option: int, value: Any) -> bool:
+    """Linux's prctl(2) for this process; False where there is none."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, value) == 0
     except (OSError, AttributeError):
+        return False
+
+
+def die_with_parent(parent: Optional[int] = None) -> None:
+    """Have the kernel stop this process when its parent dies (Linux), so a killed update leaves no orphan."""
+    if not _prctl(1, signal.SIGKILL):  # PR_SET_PDEATHSIG
         return  # not Linux: the parent's own cleanup is all there is
     if parent is not None and os.getppid() != parent:
         os._exit(1)  # the parent died before the line above took effect
+
+
+def name_process(name: str) -> None:
+    """Show this process as `name` (15 characters at most) in ps and top, instead of a third python."""
+    _prctl(15, name.encode()[:15])  # PR_SET_NAME
 
 
 def spawn_context() -> multiprocessing.context.SpawnContext:
@@ -63,6 +75,7 @@ class WorkerCrashed(Exception):
 
 
 HEADER = 8  # bytes of the length before each message on a worker's pipe
+CRAWL_NAME, WORKER_NAME = "prahari-crawl", "prahari-nlp"  # the processes of a crawl, as ps and top show them
 
 
 def _frame(payload: bytes) -> bytes:
@@ -86,6 +99,7 @@ def _serve(connection: Any, parent: int, warm_up: Optional[Callable[[], None]]) 
     # Ctrl-C reaches the whole process group: the crawl decides what stops, and this loop ends when its pipe closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent)
+    name_process(WORKER_NAME)
     if warm_up is not None:
         warm_up()
     fd = connection.fileno()
@@ -116,16 +130,28 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-class _Worker:
-    """One worker process, and this end of its pipe, read and written by the event loop without blocking it."""
+def spawn_worker(warm_up: Optional[Callable[[], None]]) -> tuple[multiprocessing.Process, Connection]:
+    """Start one worker process; return it and this end of its pipe."""
+    context = spawn_context()
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_serve, args=(theirs, os.getpid(), warm_up), daemon=True)
+    process.start()
+    theirs.close()  # only the worker holds its end: its death reads as the end of the pipe here
+    return process, ours
 
-    def __init__(self, warm_up: Optional[Callable[[], None]]):
-        context = spawn_context()
-        ours, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, os.getpid(), warm_up), daemon=True)
-        self.process.start()
-        theirs.close()  # only the worker holds its end: its death reads as the end of the pipe here
-        self.connection, self.fd = ours, ours.fileno()
+
+class _Worker:
+    """One worker process, and this end of its pipe, read and written by the event loop without blocking it.
+
+    A worker another process started (the CLI's, see start_crawl_workers) comes as its pipe alone: closing the pipe
+    ends it, and its parent collects it.
+    """
+
+    def __init__(self, warm_up: Optional[Callable[[], None]], adopted: Optional[Connection] = None):
+        self.process: Optional[multiprocessing.Process] = None
+        if adopted is None:
+            self.process, adopted = spawn_worker(warm_up)
+        self.connection, self.fd = adopted, adopted.fileno()
         os.set_blocking(self.fd, False)
         self.waiting: dict[int, asyncio.Future] = {}
         self.incoming, self.outgoing = bytearray(), bytearray()
@@ -203,19 +229,25 @@ class _Worker:
             future.cancel()
         self.waiting.clear()
         self.connection.close()
-        self.process.terminate()
-        self.process.join(30)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+        if self.process is not None:
+            stop_worker(self.process)
+
+
+def stop_worker(process: multiprocessing.Process) -> None:
+    """End a worker process at once and collect it."""
+    process.terminate()
+    process.join(30)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 class WorkerPool:
     """Run picklable functions in worker processes; with 0 workers, run them inline."""
 
-    def __init__(self, workers: int, warm_up: Optional[Callable[[], None]] = None):
+    def __init__(self, workers: int, warm_up: Optional[Callable[[], None]] = None, adopted: Iterable[Connection] = ()):
         self.workers, self.warm_up = workers, warm_up
-        self._running: list[_Worker] = []
+        self._running: list[_Worker] = [_Worker(warm_up, connection) for connection in adopted]
         self._tasks = itertools.count()
 
     def start(self) -> None:
@@ -242,21 +274,27 @@ class WorkerPool:
         self._running = []
 
 
-_early: Optional[WorkerPool] = None  # the crawl process's pool, started by its initializer
+_early: Optional[WorkerPool] = None  # the crawl process's pool, adopted by its initializer
 
 
-def start_crawl_process(parent: int, workers: int) -> None:
-    """Initializer of the crawl process: die with the parent, and start the workers before Scrapy is even imported,
-    so their own start-up (spaCy, dateparser: about 2 s of CPU) overlaps the crawl's (about 0.3 s more of it)."""
+def start_crawl_workers(workers: int) -> list[tuple[multiprocessing.Process, Connection]]:
+    """Start a crawl's NLP workers from the process that then starts the crawl process, before that one: their own
+    start-up (spaCy, dateparser: about 0.7 s of CPU) then overlaps the crawl process's, which starts them no
+    longer. The crawl process talks to them over the pipes it is given; this process stops them afterwards."""
+    return [spawn_worker(load_nlp) for _ in range(workers)]
+
+
+def start_crawl_process(parent: int, workers: list[Connection]) -> None:
+    """Initializer of the crawl process: die with the parent, name the process, and adopt the workers' pipes."""
     global _early
     die_with_parent(parent)
+    name_process(CRAWL_NAME)
     if workers:
-        _early = WorkerPool(workers, warm_up=load_nlp)
-        _early.start()
+        _early = WorkerPool(len(workers), warm_up=load_nlp, adopted=workers)
 
 
 def crawl_pool(workers: int) -> WorkerPool:
-    """The pool this crawl process started on its way up, or a new one."""
+    """The pool this crawl process was handed on its way up, or a new one."""
     global _early
     pool, _early = _early, None
     if pool is not None and pool.workers == workers:

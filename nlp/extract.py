@@ -19,6 +19,7 @@ from trafilatura.settings import Extractor
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from nlp.normalize import DIGITS, nfc, script_language
+from prahari.errors import ExtractionError
 
 MAX_PAGE_BYTES = 10 * 1024 * 1024
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -68,10 +69,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SHORT_BODY = 200  # characters: a precise-pass body this short triggers the fallbacks
 JSONLD_SHARE = 0.8  # …as does one shorter than this share of the page's JSON-LD articleBody
 FALLBACK_GAIN = 1.5  # a fallback body replaces the precise one only when this many times as long
-
-
-class ExtractionError(ValueError):
-    """The page holds no article we can read (empty, too large, not HTML)."""
 
 
 def decode_html(body: bytes, content_type: Optional[str] = None) -> str:

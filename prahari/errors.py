@@ -1,4 +1,4 @@
-"""Errors a user can act on; the CLI prints them as one line and exits 2."""
+"""Errors a user can act on (the CLI prints them as one line and exits 2), and the one a single page raises."""
 
 
 class PrahariError(Exception):
@@ -19,3 +19,11 @@ class QuerySyntaxError(PrahariError):
 
 class NoStore(StoreError):
     """A read command named a store that does not exist (nothing is created for it)."""
+
+
+class ExtractionError(ValueError):
+    """The page holds no article we can read (empty, too large, not HTML): that page is dropped with the reason.
+
+    Defined here, not in nlp.extract, so the crawl process can catch it without importing trafilatura (0.13 s of its
+    start-up): only the NLP workers extract.
+    """

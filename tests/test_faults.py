@@ -26,6 +26,8 @@ from prahari.app.cli import main
 from prahari.errors import StoreError
 from prahari.model import Article, Figure
 from prahari.app.sample.site import SampleSite, load_articles
+from crawlers.workers import CRAWL_NAME, WORKER_NAME
+from tests.benchmarks.processes import process_name
 from tests.conftest import export_records, marked_processes, write_incident
 from tests.test_store_contract import es_node
 
@@ -115,6 +117,36 @@ def test_update_survives_twenty_kills(tmp_path, capsys):
     records = export_records(store, capsys, "--include-irrelevant")
     slugs = sorted(r["canonical_url"].rsplit("/news/", 1)[1] for r in records)
     assert slugs == sorted(a["slug"] for a in load_articles()), "nothing lost, nothing duplicated"
+
+
+def named(pids: list[int], name: str) -> list[int]:
+    """The processes among pids that ps shows as `name`."""
+    return [pid for pid in pids if process_name(pid) == name]
+
+
+def test_a_killed_crawl_process_takes_its_nlp_worker_with_it_and_update_says_so_in_one_line(tmp_path):
+    """The NLP worker is started by the command, not by the crawl process, so that its start-up overlaps the crawl's;
+    it must still end when the crawl process dies under it, and the command must say what happened."""
+    with SampleSite(article_delay=0.05) as site:
+        incident = write_incident(site, tmp_path)
+        mark = f"PRAHARI_FAULT_{uuid.uuid4().hex}"
+        process = subprocess.Popen([sys.executable, "-m", "prahari.app.cli", "update", "--incident", str(incident),
+                                    "--store", f"sqlite:///{tmp_path}/crawl.db"], env={**os.environ, mark: "1"},
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not (named(marked_processes(mark), WORKER_NAME) and named(marked_processes(mark), CRAWL_NAME)):
+            assert process.poll() is None and time.monotonic() < deadline, "the crawl and its worker never started"
+            time.sleep(0.05)
+        time.sleep(1.0)  # pages are on their way through the worker
+        worker = named(marked_processes(mark), WORKER_NAME)
+        os.kill(named(marked_processes(mark), CRAWL_NAME)[0], signal.SIGKILL)
+        error = process.communicate(timeout=60)[1]
+    assert process.returncode == 2
+    assert error.strip().splitlines()[-1] == ("prahari: error: the crawl process died; rerun update to finish (stored "
+                                               "pages are kept)")
+    assert "Traceback" not in error
+    assert not [pid for pid in worker if os.path.exists(f"/proc/{pid}")], "the NLP worker outlived its crawl"
+    assert marked_processes(mark) == [], "a process outlived the command"
 
 
 def facts_of(store: str, capsys) -> list[tuple]:

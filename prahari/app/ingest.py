@@ -15,10 +15,9 @@ import numpy as np
 
 from index.store import Store, batched, search_forms
 from nlp.dedup import NEAR_DUPLICATE_JACCARD, band_keys, canonical_url, content_hash, jaccard, minhash_signature
-from nlp.extract import extract_page
 from nlp.normalize import search_text
 from nlp.relevance import score_relevance
-from prahari.errors import PrahariError
+from prahari.errors import ExtractionError, PrahariError
 from prahari.incident import Incident, find_incident
 from prahari.model import Article, RawPage, article_id_for
 
@@ -26,7 +25,11 @@ ARTICLE_BATCH = 50  # articles per store transaction in a crawl or reprocess
 
 
 def build_article(page: RawPage) -> Article:
-    """Extract an article from a raw page (raises nlp.extract.ExtractionError when there is none)."""
+    """Extract an article from a raw page (raises ExtractionError when there is none)."""
+    # Imported here: the crawl process imports this module for story assignment only, and trafilatura (0.13 s of
+    # CPU at its start) is needed in the NLP workers alone.
+    from nlp.extract import extract_page
+
     fields = extract_page(page.body, page.url, page.headers.get("Content-Type"),
                           page.hint_published, page.hint_title)
     canon = canonical_url(page.url)
@@ -193,8 +196,6 @@ def incidents_for_reprocess(store: Store, refs: list[str]) -> dict[str, Incident
 
 def reprocess(store: Store, incidents: dict[str, Incident], say: Callable[[str], None]) -> tuple[int, int]:
     """Rebuild every article from its stored raw page; return (articles rebuilt, pages without an article)."""
-    from nlp.extract import ExtractionError
-
     assigner = StoryAssigner(store)
     done = dropped = 0
 

@@ -33,13 +33,21 @@ def family(processes: dict[int, tuple[int, int, float]], root: int) -> set[int]:
     return members
 
 
+def process_name(pid: int) -> str:
+    """The name ps shows for a process (a crawl names its own: crawlers.workers.CRAWL_NAME, WORKER_NAME)."""
+    try:
+        return (Path("/proc") / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 class ProcessTree:
     """Peak summed RSS of a process tree (with or without its root), and the CPU seconds each of its processes
-    used, as last seen: the root's children are the crawler, their children its workers."""
+    used, as last seen, by process name."""
 
     def __init__(self, root: int, include_root: bool = True, every: float = 0.2):
         self.root, self.include_root, self.every = root, include_root, every
-        self.peak_mb, self.cpu, self.parent = 0.0, {}, {}
+        self.peak_mb, self.cpu, self.name = 0.0, {}, {}
         self.done = threading.Event()
 
     def __enter__(self):
@@ -53,15 +61,13 @@ class ProcessTree:
             members = family(processes, self.root) - (set() if self.include_root else {self.root})
             self.peak_mb = max(self.peak_mb, sum(processes[p][1] for p in members if p in processes) / 2**20)
             for pid in members & processes.keys():
-                self.parent[pid], self.cpu[pid] = processes[pid][0], processes[pid][2]
+                self.name[pid] = process_name(pid) or self.name.get(pid, "")  # a crawl names its processes as they start
+                self.cpu[pid] = processes[pid][2]
 
     def __exit__(self, *exc):
         self.done.set()
         self.thread.join()
 
-    def cpu_seconds(self, depth: int) -> float:
-        """CPU seconds of the processes `depth` levels below the root (1: its children, 2: theirs)."""
-        level = {self.root}
-        for _ in range(depth):
-            level = {pid for pid, parent in self.parent.items() if parent in level}
-        return sum(self.cpu[pid] for pid in level)
+    def cpu_seconds(self, name: str) -> float:
+        """CPU seconds of the processes of the tree named `name`."""
+        return sum(cpu for pid, cpu in self.cpu.items() if self.name.get(pid) == name)

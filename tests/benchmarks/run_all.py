@@ -119,6 +119,7 @@ def main() -> None:
     import trafilatura
 
     from crawlers.runner import crawl_settings, run_crawl
+    from crawlers.workers import CRAWL_NAME, WORKER_NAME
     from tests.benchmarks.claims import bench_claims, bench_crosslingual
     from tests.benchmarks.dashboard import bench_dashboard
     from tests.benchmarks.realpages import bench_realpages
@@ -162,7 +163,7 @@ def main() -> None:
         fetched = report.requests
         fetch_rate = fetched / seconds
         print(f"bench crawl-fetch-only: {fetched} responses in {seconds:.1f}s = {fetch_rate:.0f} pages/s "
-              f"(baseline), peak RSS {tree.peak_mb:.0f} MB, crawler CPU {tree.cpu_seconds(1) / fetched * 1000:.2f} "
+              f"(baseline), peak RSS {tree.peak_mb:.0f} MB, crawler CPU {tree.cpu_seconds(CRAWL_NAME) / fetched * 1000:.2f} "
               f"ms/page", flush=True)
         # Baseline 2: bare trafilatura over the same pages, in-process.
         pages = [(render_jsonld if publishers[a["publisher"]]["template"] == "jsonld" else render_meta)(
@@ -177,7 +178,7 @@ def main() -> None:
         seconds, report, tree, site_cpu = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
         full_seconds = seconds
         stored = report.stored
-        per_page = [cpu / stored * 1000 for cpu in (tree.cpu_seconds(1), tree.cpu_seconds(2), site_cpu)]
+        per_page = [cpu / stored * 1000 for cpu in (tree.cpu_seconds(CRAWL_NAME), tree.cpu_seconds(WORKER_NAME), site_cpu)]
         cores = os.cpu_count() or 1
         ceiling = cores * 1000 / sum(per_page)  # pages/s with every core busy on this crawl and nothing else
         print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
