@@ -69,6 +69,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SHORT_BODY = 200  # characters: a precise-pass body this short triggers the fallbacks
 JSONLD_SHARE = 0.8  # …as does one shorter than this share of the page's JSON-LD articleBody
 FALLBACK_GAIN = 1.5  # a fallback body replaces the precise one only when this many times as long
+STORY_SHARE = 0.75  # the share of a page's paragraph text its one <article> must hold to be read alone
 
 
 def decode_html(body: bytes, content_type: Optional[str] = None) -> str:
@@ -289,6 +290,24 @@ def clean_lines(text: str, title: Optional[str] = None) -> str:
     return "\n".join(lines)
 
 
+def story_only(tree):
+    """The page cut down to its one <article> when that holds nearly all the page's paragraph text, else the page.
+
+    trafilatura copies and walks the whole page several times: given the story alone it finds the same body
+    sooner (real pages: 45 % take this path, median extraction 7.7 -> 6.1 ms, F1 unchanged). Only <article>
+    says "this is the story"; the deepest <div> holding most of the text cost recall on the real pages.
+    """
+    articles = list(tree.iter("article"))
+    if len(articles) != 1:
+        return tree  # a listing, a live blog, or no story container at all
+    own = _paragraph_chars(articles[0])
+    if own < SMALL_BOX or own < STORY_SHARE * _paragraph_chars(tree):
+        return tree  # the story (or part of it) lives outside the <article>
+    page = lxml.html.Element("html")
+    lxml.etree.SubElement(page, "body").append(articles[0])  # moved: extract_body does not read the tree again
+    return page
+
+
 # Made once: an Extractor reads trafilatura's settings on creation, nine config lookups a call otherwise. The
 # precise pass favours precision and skips trafilatura's readability/justext comparison (fast) and its own recall
 # retries, since the recall pass runs when it finds too little: on the real pages, F1 0.963 -> 0.966 and 0.1 ms a
@@ -319,9 +338,9 @@ def extract_body(tree, title: Optional[str] = None, html: Optional[str] = None,
                  declared: Optional[str] = None) -> tuple[str, str]:
     """The article body as plain text and the path that produced it: "precise", "recall" or "json-ld".
 
-    Rule: the precise pass (boilerplate pruned, trafilatura without its slower comparison pass) is kept
-    unless it is shorter than SHORT_BODY characters or than JSONLD_SHARE of the page's own JSON-LD
-    articleBody. Then trafilatura's recall pass (on the unpruned page) and the JSON-LD body are candidates
+    Rule: the precise pass (boilerplate pruned, trafilatura without its slower comparison pass, on the story's
+    own <article> when that holds it: story_only) is kept unless it is shorter than SHORT_BODY characters or
+    than JSONLD_SHARE of the page's own JSON-LD articleBody. Then trafilatura's recall pass (on the unpruned page) and the JSON-LD body are candidates
     too, and one replaces the body only when at least FALLBACK_GAIN times as long (a longer text with the
     same story mostly means boilerplate came along). The tree is pruned in place; `html` (the page as
     text) rebuilds the unpruned page for the recall pass; `declared` is the JSON-LD body when the caller has
@@ -332,7 +351,7 @@ def extract_body(tree, title: Optional[str] = None, html: Optional[str] = None,
     # What is never the story goes first (in C): every later pass, ours and trafilatura's, runs on less.
     lxml.etree.strip_elements(tree, *NEVER_TEXT, lxml.etree.Comment, with_tail=False)
     prune_boilerplate(tree)
-    best, path = clean_lines(_trafilatura(tree, precise=True), title), "precise"
+    best, path = clean_lines(_trafilatura(story_only(tree), precise=True), title), "precise"
     if len(best) < SHORT_BODY or len(best) < JSONLD_SHARE * len(declared):
         unpruned = pristine if pristine is not None else lxml.html.fromstring(html)
         for candidate, name in ((clean_lines(_trafilatura(unpruned, precise=False), title), "recall"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+import lxml.html
 import pytest
 
-from nlp.extract import extract_page, parse_datetime
+from nlp.extract import extract_page, parse_datetime, story_only
 
 STORY_EN = ("The e-Hospital servers of AIIMS Delhi went down on Wednesday morning and stayed down for days. "
             "Registration, billing and laboratory reports at the outpatient department were handled by hand. "
@@ -43,6 +44,34 @@ def test_social_media_tag_class_on_article_does_not_prune_the_story():
                 f"{paragraphs(PARAGRAPHS_EN)}<div class='share-bar'><a href='#'>Share on X</a></div></article>")
     fields = extract_page(html, "https://blog.example/2022/11/aiims")
     assert STORY_EN in fields["text"] and "Share on X" not in fields["text"]
+
+
+def test_a_story_in_one_article_element_is_read_from_it_alone_and_reads_the_same():
+    story = f"<article><h1>AIIMS servers down</h1>{paragraphs(PARAGRAPHS_EN)}</article>"
+    outside = "<div class='reader-poll'><p>Did you wait in the OPD queue this week? Tell us in the poll below.</p></div>"
+    tree = lxml.html.fromstring(page(story + outside))
+    narrowed = story_only(tree)
+    assert [el.tag for el in narrowed.iter("article", "nav", "footer")] == ["article"]
+    fields = extract_page(page(story + outside), "https://daily.example/aiims")
+    assert all(p in fields["text"] for p in PARAGRAPHS_EN) and "poll" not in fields["text"]
+    assert fields["extraction"] == "precise"
+
+
+@pytest.mark.parametrize("layout", ["listing", "story beside the article", "short"])
+def test_the_whole_page_is_read_when_its_article_element_is_not_the_story(layout):
+    lead, rest = PARAGRAPHS_EN[0], PARAGRAPHS_EN[1:]
+    body = {
+        # a section page: one <article> per teaser
+        "listing": "".join(f"<article><h2>Story {n}</h2><p>{p}</p></article>" for n, p in enumerate(PARAGRAPHS_EN)),
+        # a template whose <article> wraps the headline and lead only, the rest of the story after it
+        "story beside the article": f"<article><h1>AIIMS servers down</h1><p>{rest[0]}</p></article>"
+                                    f"<div class='body'><p>{lead}</p><p>{rest[1]}</p></div>",
+        # an <article> too short to be the story
+        "short": f"<article><p>Live updates</p></article><div>{paragraphs(PARAGRAPHS_EN)}</div>",
+    }[layout]
+    tree = lxml.html.fromstring(page(body))
+    assert story_only(tree) is tree
+    assert STORY_EN in extract_page(page(body), "https://daily.example/aiims")["text"]
 
 
 def test_article_only_in_jsonld_is_read_from_there():
