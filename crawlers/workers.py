@@ -310,7 +310,8 @@ def default_workers() -> int:
 
 
 def load_nlp() -> None:
-    """Load spaCy, the alias data and dateparser's languages before the first page arrives."""
+    """Load spaCy, the alias data, dateparser's languages and trafilatura before the first page arrives."""
+    import nlp.extract  # noqa: F401 (the crawl process never imports it: see prahari.app.ingest.build_article)
     from nlp.dates import load_date_data
     from nlp.pipeline import pipeline
 
