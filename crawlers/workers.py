@@ -143,7 +143,7 @@ def spawn_worker(warm_up: Optional[Callable[[], None]]) -> tuple[multiprocessing
 class _Worker:
     """One worker process, and this end of its pipe, read and written by the event loop without blocking it.
 
-    A worker another process started (the CLI's, see start_crawl_workers) comes as its pipe alone: closing the pipe
+    A worker the command started (see start_crawl_workers) comes as its pipe alone: closing the pipe
     ends it, and its parent collects it.
     """
 
