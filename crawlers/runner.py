@@ -7,6 +7,8 @@ import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, Optional
 
 from scrapy.settings import Settings
@@ -138,10 +140,12 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     jobs = crawl_jobs(incident)
     if not jobs:
         return CrawlReport(incident=incident.id)
-    workers = start_crawl_workers(worker_count(crawl_settings(overrides)))
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=start_crawl_process,
-                               initargs=(os.getpid(), [connection for _process, connection in workers]))
+    workers: list[tuple[BaseProcess, Connection]] = []
+    pool: Optional[ProcessPoolExecutor] = None
     try:
+        workers = start_crawl_workers(worker_count(crawl_settings(overrides)))
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=spawn_context(), initializer=start_crawl_process,
+                                   initargs=(os.getpid(), [connection for _process, connection in workers]))
         future = pool.submit(_crawl_in_child, store_url, incident, jobs, max_pages, overrides or {})
         # The crawl process holds the workers' pipes now (submit started it): closing ours here lets a worker see
         # the crawl process end, however it ends.
@@ -153,13 +157,14 @@ def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,
     except BaseException:
         # Stopped (Ctrl-C, SIGTERM): stop the crawl now instead of waiting for it; every stored batch is
         # its own transaction.
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
             process.kill()
         raise
     finally:
         for process, _connection in workers:
             stop_worker(process)
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if report.store_error:
         raise StoreError(report.store_error)
     if report.parsed and not report.store_pipeline_ran:
