@@ -284,13 +284,13 @@ def start_crawl_workers(workers: int) -> list[tuple[multiprocessing.Process, Con
     return [spawn_worker(load_nlp) for _ in range(workers)]
 
 
-def start_crawl_process(parent: int, workers: list[Connection]) -> None:
+def start_crawl_process(parent: int, pipes: list[Connection]) -> None:
     """Initializer of the crawl process: die with the parent, name the process, and adopt the workers' pipes."""
     global _early
     die_with_parent(parent)
     name_process(CRAWL_NAME)
-    if workers:
-        _early = WorkerPool(len(workers), warm_up=load_nlp, adopted=workers)
+    if pipes:
+        _early = WorkerPool(len(pipes), warm_up=load_nlp, adopted=pipes)
 
 
 def crawl_pool(workers: int) -> WorkerPool:

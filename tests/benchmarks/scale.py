@@ -287,11 +287,12 @@ def bench_backend(name: str, url: str, marker: Path, samples: list[Article], bas
         print(f"bench scale-{name}-settle: the node finished merging the segments the writes left in {settled:.0f}s; "
               "the searches below run on the settled store, as an analyst's would", flush=True)
     store = open_store(url, create=False)
-    if hasattr(store, "_ranking_index"):  # SQLite: the search index is built, or caught up, by the first search
-        folder = store._text.folder
+    search_index = getattr(store, "_text", None)  # SQLite's, built (or caught up) by the first search otherwise
+    if search_index is not None:
+        folder = search_index.folder
         kept = (folder / "state.json").exists()
         started = time.monotonic()
-        store._ranking_index()
+        store.ready_for_search()
         print(f"bench scale-{name}-search-index: {'caught up with the store (kept from an earlier run)' if kept else 'built from the store'} "
               f"in {time.monotonic() - started:.1f}s, {sum(f.stat().st_size for f in folder.iterdir()) / 1e6:.0f} MB; "
               "baseline: none (the first search after a bulk write pays it once)", flush=True)
