@@ -129,9 +129,10 @@ def _crawl_in_child(store_url: str, incident: Incident, jobs: list[tuple[str, li
 
 def settle_collector() -> None:
     """Keep what the crawl process has built so far (Scrapy, the spiders, the stored-URL set) out of every later
-    collection, and collect young objects less often."""
+    collection, and collect young objects less often (resumed: the crawl process starts with it paused)."""
     gc.freeze()
     gc.set_threshold(*CRAWL_GC_THRESHOLDS)
+    gc.enable()
 
 
 def run_crawl(store_url: str, incident: Incident, max_pages: int = 0,

@@ -4,6 +4,7 @@ overlap the first requests instead of holding up the first page."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from pathlib import Path
@@ -111,3 +112,28 @@ def test_pages_and_answers_larger_than_the_pipe_cross_whole():
 
     sent, answer, text = run_in_pool(large)
     assert (sent, len(answer), set(answer), text) == (5_000_000, 3_000_000, {0}, 1_000_000)
+
+
+def note_the_collector() -> None:
+    """A warm-up that records whether Python's cyclic collector was running through it."""
+    (Path(os.environ[MARKER_FOLDER]) / "during-warm-up").write_text(str(gc.isenabled()), encoding="utf-8")
+
+
+def collector_state() -> tuple[bool, int]:
+    return gc.isenabled(), gc.get_freeze_count()
+
+
+def test_a_worker_warms_up_with_the_collector_paused_then_collects_again_leaving_its_imports_out(tmp_path, monkeypatch):
+    monkeypatch.setenv(MARKER_FOLDER, str(tmp_path))
+
+    async def one_page(pool: WorkerPool) -> tuple[bool, int]:
+        return await pool.run(collector_state)
+
+    pool = WorkerPool(1, warm_up=note_the_collector)
+    try:
+        enabled, frozen = asyncio.run(one_page(pool))
+    finally:
+        pool.shutdown()
+    assert (tmp_path / "during-warm-up").read_text(encoding="utf-8") == "False"
+    assert enabled, "the collector runs again once the worker takes pages"
+    assert frozen > 0, "what the warm-up loaded is kept out of later collections"
