@@ -105,6 +105,7 @@ class SampleSite:
         self.publishers = load_publishers()
         self.requests: Counter = Counter()
         self.conditional: Counter = Counter()  # requests that carried If-None-Match or If-Modified-Since
+        self.article_times: list[float] = []  # time.monotonic() of each article page served, for crawl rates
         self.by_slug = {(a["publisher"], a["slug"]): a for a in self.articles}
         self.rendered: dict[tuple[str, str], bytes] = {}
         self.ports: dict[str, int] = ({n: self.base_port + p["port_offset"] for n, p in self.publishers.items()}
@@ -225,6 +226,7 @@ class SampleSite:
             slug = slug[:-4] if amp else slug
             page = self._page(name, slug)
             if page is not None:
+                self.article_times.append(time.monotonic())
                 return 200, {"Content-Type": "text/html; charset=utf-8"}, page
         return 404, {"Content-Type": "text/html"}, b"<html><body><h1>Not found</h1></body></html>"
 
