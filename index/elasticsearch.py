@@ -36,6 +36,7 @@ PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,100}$")
 FIRST_CONTACT_SECONDS = 5
 SUPPORTED_MAJOR = 8
 BATCH = 1000  # hits per page when scanning
+CANDIDATE_FIELDS = ("id", "story_id", "published", "first_seen", "signature", "content_hash")  # story assignment's
 BULK_CHUNK = 500  # documents per bulk request
 BULK_RETRIES = 3  # times a document the node was too busy for (429) is sent again, after 1, 2 and 4 s
 BULK_IN_FLIGHT = 3  # bulk requests sent at once while a bulk write (reindex, a large build) runs
@@ -503,8 +504,7 @@ class ElasticsearchStore(Store):
         for content_hash, bands, exclude_id in wanted:  # one request for the batch, one search per article in it
             should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
             searches += [{"index": self.alias("articles")},
-                         {"size": 1000, "_source": ["id", "story_id", "published", "first_seen", "signature",
-                                                     "content_hash"],
+                         {"size": 1000, "_source": list(CANDIDATE_FIELDS),
                           "query": {"bool": {"should": should, "minimum_should_match": 1,
                                              "must_not": [{"ids": {"values": [exclude_id]}}]}}}]
         found = self._call("finding near-duplicates", self.es.msearch, searches=searches)
@@ -512,8 +512,29 @@ class ElasticsearchStore(Store):
         if refused is not None:
             raise StoreError(f"Elasticsearch at {self.node} refused finding near-duplicates: "
                              f"{refused.get('reason', refused) if isinstance(refused, dict) else refused}")
-        return [[{**h["_source"], "signature": base64.b64decode(h["_source"].get("signature") or "") or None}
-                 for h in response["hits"]["hits"]] for response in found["responses"]]
+        alike = [{h["_id"]: self._candidate(h["_source"]) for h in response["hits"]["hits"]}
+                 for response in found["responses"]]
+        seen = set().union(*alike)
+        roots = sorted({c["story_id"] for each in alike for c in each.values() if c["story_id"]} - seen)
+        first_copies = {}
+        if roots:
+            got = self._call("finding near-duplicates", self.es.mget, index=self.alias("articles"), ids=roots,
+                             source=list(CANDIDATE_FIELDS))
+            first_copies = {d["_id"]: self._candidate(d["_source"]) for d in got["docs"] if d.get("found")}
+        out = []
+        for (_hash, _bands, exclude_id), each in zip(wanted, alike):
+            for candidate in list(each.values()):
+                story = candidate["story_id"]
+                if story and story not in each and story in first_copies:
+                    each[story] = first_copies[story]
+            out.append([c for i, c in sorted(each.items()) if i != exclude_id])
+        return out
+
+    @staticmethod
+    def _candidate(source: dict) -> dict:
+        """A near-duplicate candidate as story assignment reads it, with its signature as bytes."""
+        return {**{field: source.get(field) for field in CANDIDATE_FIELDS},
+                "signature": base64.b64decode(source.get("signature") or "") or None}
 
     def get_article(self, article_id: str) -> Optional[Article]:
         found = self._call("reading an article", self.es.options(ignore_status=404).get,

@@ -666,8 +666,15 @@ class SQLiteStore(Store):
         by_hash: dict[str, set[str]] = {}
         for article_id, row in found.items():
             by_hash.setdefault(row["content_hash"], set()).add(article_id)
-        return [[found[i] for i in sorted((by_hash.get(content_hash, set()) | its) - {exclude_id}) if i in found]
-                for (content_hash, _bands, exclude_id), its in zip(wanted, holders)]
+        roots = {row["story_id"] for row in found.values() if row["story_id"]} - found.keys()
+        found.update((r["id"], dict(r)) for r in self._in_chunks(
+            CANDIDATES.format(column="id", marks="{marks}"), sorted(roots)))
+        out = []
+        for (content_hash, _bands, exclude_id), its in zip(wanted, holders):
+            alike = {i for i in by_hash.get(content_hash, set()) | its if i in found}
+            alike |= {found[i]["story_id"] for i in alike if found[i]["story_id"] in found}
+            out.append([found[i] for i in sorted(alike - {exclude_id})])
+        return out
 
     def _article(self, row: sqlite3.Row) -> Article:
         data = dict(row)

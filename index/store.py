@@ -60,7 +60,8 @@ class CrawlSide(ABC):
     @abstractmethod
     def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
         """For each (content hash, MinHash bands, article id) of a batch, the other stored articles with that content
-        hash or a shared band: id, story_id, published, first_seen, signature, content_hash."""
+        hash or a shared band, and the first copy of each of their stories (the article named by its story_id): id,
+        story_id, published, first_seen, signature, content_hash."""
 
     @abstractmethod
     def iter_pages(self) -> Iterator[RawPage]:

@@ -12,6 +12,7 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.query import Filters, build_search
@@ -499,3 +500,53 @@ def test_a_sqlite_store_answers_the_same_through_pythons_own_sqlite(crawled, tmp
     finally:
         ours.close()
     assert all(expected) and lines[1:] == expected
+
+
+def story_copy(n: int) -> Article:
+    """Copy n of a story, published on 2022-11-2n, with nothing but its id to tell it from the others."""
+    article_id = hashlib.sha1(f"copy-{n}".encode()).hexdigest()[:16]
+    return Article(id=article_id, url=f"https://copy{n}.example/story", source=f"copy{n}.example",
+                   canonical_url=f"https://copy{n}.example/story", title=f"Server story, copy {n}", language="en",
+                   text=f"Copy {n} of the server story.", published=f"2022-11-2{n}T10:00:00+05:30",
+                   relevant=True, incident="copies", content_hash=article_id)
+
+
+def stories_of(backend: str, tmp_path, signatures: list[np.ndarray]) -> tuple[list[str], dict[str, tuple]]:
+    """Copies 1, 2, ... with these MinHash signatures, stored one crawl a day: their ids, and each one's (story_id,
+    duplicate_of) as stored."""
+    from prahari.app.ingest import StoryAssigner
+
+    copies = [story_copy(n) for n in range(1, len(signatures) + 1)]
+    store = open_store(fresh_store(backend, tmp_path))
+    try:
+        assigner = StoryAssigner(store)
+        for article, signature in zip(copies, signatures):
+            assigner.save_batch([], [article], [signature])
+        return [a.id for a in copies], {a.id: (a.story_id, a.duplicate_of)
+                                        for a in store.iter_articles(Filters(incident="copies"))}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_copy_alike_only_to_a_later_copy_joins_the_story_under_its_earliest_copys_name(backend, tmp_path):
+    # A chain of rewrites: the second copy is alike to the first, the third to the second only. The story keeps the
+    # first copy's name, and every later copy names the first as the one it duplicates.
+    first = np.arange(1000, 1064, dtype=np.uint64)
+    second = first.copy()
+    second[:20] += 5000  # its first five bands differ: 44 of 64 values as the first's
+    third = second.copy()
+    third[20:40] += 9000  # five more differ: 44 of 64 as the second's, 24 of 64 as the first's
+    (one, two, three), stored = stories_of(backend, tmp_path, [first, second, third])
+    assert stored == {one: (one, None), two: (one, one), three: (one, one)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_copy_alike_to_two_stories_makes_them_one_named_after_the_earliest_copy(backend, tmp_path):
+    first = np.arange(1000, 1064, dtype=np.uint64)
+    second = first.copy()
+    second[:32] += 5000  # 32 of 64 values as the first's: a story of its own
+    third = first.copy()
+    third[:12] = second[:12]  # 52 of 64 as the first's, 44 of 64 as the second's
+    (one, two, three), stored = stories_of(backend, tmp_path, [first, second, third])
+    assert stored == {one: (one, None), two: (one, one), three: (one, one)}

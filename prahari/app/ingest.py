@@ -116,9 +116,9 @@ class StoryAssigner:
         self.pending: list[dict] = []  # this batch, not yet written
 
     def assign(self, article: Article, signature: np.ndarray, bands: list[str], stored: list[dict]
-               ) -> Optional[tuple[str, str]]:
+               ) -> list[tuple[str, str]]:
         """Set story_id and duplicate_of from the stored candidates and this batch's earlier articles; return
-        any story re-pointing to apply."""
+        the story re-pointings to apply (story id, new story id)."""
         band_set = set(bands)
         candidates = stored + [p for p in self.pending if p["id"] != article.id and (
             p["content_hash"] == article.content_hash or band_set & p["bands"])]
@@ -126,24 +126,25 @@ class StoryAssigner:
               "first_seen": article.first_seen, "content_hash": article.content_hash,
               "signature": signature.tobytes(), "bands": band_set}
         matches = _near_copies(candidates, article.content_hash, signature)
-        repoint = None
+        repoints = []
         if matches:
-            # A story is named after its earliest copy, so its id does not depend on crawl order.
-            matches.sort(key=_order_key)
-            root = min(matches[0], me, key=_order_key)
-            current = next((m["story_id"] for m in matches if m["story_id"]), root["id"])
+            # A story is named after its earliest copy, so its id does not depend on crawl order. That copy may be
+            # unlike this one (a chain of rewrites, each alike to the one before): it comes first all the same.
+            known = {c["id"]: c for c in [*self.pending, *stored]} | {article.id: me}
+            stories = {m["story_id"] for m in matches if m["story_id"]}
+            root = min([*matches, me, *(known[s] for s in stories if s in known)], key=_order_key)
             article.story_id = root["id"]
             article.duplicate_of = None if root["id"] == article.id else root["id"]
-            if current != root["id"]:
-                repoint = (current, root["id"])
+            for story in sorted(stories - {root["id"]}):  # every story this copy joins becomes one
+                repoints.append((story, root["id"]))
                 for waiting in self.pending:
-                    if waiting["story_id"] == current:
+                    if waiting["story_id"] == story:
                         waiting["story_id"] = root["id"]
         else:
             article.story_id, article.duplicate_of = article.id, None
         me["story_id"] = article.story_id
         self.pending.append(me)
-        return repoint
+        return repoints
 
     def flushed(self) -> None:
         """The batch is written; the store now answers for it."""
@@ -161,10 +162,8 @@ class StoryAssigner:
             # One lookup for the whole batch: the store does not change until the batch is written.
             stored = self.store.story_candidates([(a.content_hash, b, a.id) for a, b in zip(articles, bands)])
             for article, signature, its_bands, its_stored in zip(articles, signed, bands, stored):
-                repoint = self.assign(article, signature, its_bands, its_stored)
+                repoints += self.assign(article, signature, its_bands, its_stored)
                 signatures[article.id] = (signature.tobytes(), its_bands)
-                if repoint:
-                    repoints.append(repoint)
             self.store.save(pages, articles, signatures, repoints)
         finally:
             self.flushed()
