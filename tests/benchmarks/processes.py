@@ -24,6 +24,14 @@ def snapshot() -> dict[int, tuple[int, int, float]]:
     return out
 
 
+def machine_cpu_seconds() -> tuple[float, float]:
+    """CPU seconds all cores of the machine have spent busy since it started, and those the hypervisor took
+    (steal: time this virtual machine was ready to run and was not)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq) / TICKS, steal / TICKS
+
+
 def family(processes: dict[int, tuple[int, int, float]], root: int) -> set[int]:
     """A process and all its descendants."""
     members, frontier = set(), {root}

@@ -8,13 +8,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 # The crawl child and its worker are spawned, and import the main module again: this one here, the prahari script
 # under `prahari update`. So this module imports what that script imports (prahari.app.cli) and little more; the
 # crawl's own modules (Scrapy: 0.26 s of CPU in each child, and of the worker's start) are imported where used.
 import prahari.app.cli  # noqa: F401
-from tests.benchmarks.processes import ProcessTree
+from tests.benchmarks.processes import ProcessTree, machine_cpu_seconds
 from prahari.incident import load_incident
 from prahari.app.sample.site import SampleSite, load_articles, load_publishers, render_jsonld, render_meta
 
@@ -37,22 +37,35 @@ def generated_articles(count: int = PAGES) -> list[dict]:
     return out
 
 
-def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict
-          ) -> tuple[float, CrawlReport, ProcessTree, float, float]:
-    """(seconds, crawl report, the crawl's processes: peak MB summed over them, CPU of crawler and workers, CPU
-    seconds of this process meanwhile: the sample site's server threads, and the sampling; steady pages/s)."""
+class CrawlRun(NamedTuple):
+    seconds: float
+    report: CrawlReport
+    tree: ProcessTree  # the crawl's processes: peak MB summed over them, CPU by process name
+    site_cpu: float  # CPU seconds of this process meanwhile: the sample site's server threads, and the sampling
+    others_cpu: float  # CPU seconds of every other process on the machine meanwhile (an Elasticsearch node, ...)
+    steal: float  # CPU seconds the hypervisor took from this machine meanwhile
+    steady: float  # article pages a second in full flow (see steady_rate)
+
+
+def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> CrawlRun:
+    """One crawl of the sample site, with what it cost and what else ran on the machine meanwhile."""
     from crawlers.runner import CrawlMisconfigured, run_crawl
 
     incident_path = scratch / f"{name}.yaml"
     incident_path.write_text(site.incident_yaml(name), encoding="utf-8")
-    started, served, first_page = time.monotonic(), time.process_time(), len(site.article_times)
+    first_page, busy, mine = len(site.article_times), machine_cpu_seconds(), os.times()
+    started = time.monotonic()
     with ProcessTree(os.getpid(), include_root=False) as tree:
         try:
             report = run_crawl(f"sqlite:///{scratch}/{name}.db", load_incident(incident_path), overrides=overrides)
         except CrawlMisconfigured as exc:  # the fetch-only baseline runs without our pipelines on purpose
             report = exc.report
-    return (time.monotonic() - started, report, tree, time.process_time() - served,
-            steady_rate(site.article_times[first_page:]))
+    seconds, now, (busy_now, steal_now) = time.monotonic() - started, os.times(), machine_cpu_seconds()
+    # The crawl's processes are this one's children, collected by the time run_crawl returns: their CPU is exact.
+    own, children = (now.user + now.system - mine.user - mine.system,
+                     now.children_user + now.children_system - mine.children_user - mine.children_system)
+    return CrawlRun(seconds, report, tree, own, busy_now - busy[0] - own - children, steal_now - busy[1],
+                    steady_rate(site.article_times[first_page:]))
 
 
 def steady_rate(served: list[float]) -> float:
@@ -170,13 +183,14 @@ def main() -> None:
             site._page(article["publisher"], article["slug"])
         # Baseline 1: fetch-only Scrapy crawl of the same site (no extraction, no store writes).
         no_pipelines = {name: None for name in crawl_settings().getdict("ITEM_PIPELINES")}
-        seconds, report, tree, _site_cpu, fetch_steady = crawl(site, scratch, "fetch-only", {
-            "ITEM_PIPELINES": no_pipelines, "PRAHARI_WORKERS": 0})
-        fetched = report.requests
-        fetch_rate = fetched / seconds
-        print(f"bench crawl-fetch-only: {fetched} responses in {seconds:.1f}s = {fetch_rate:.0f} pages/s "
-              f"(baseline), peak RSS {tree.peak_mb:.0f} MB, crawler CPU {tree.cpu_seconds(CRAWL_NAME) / fetched * 1000:.2f} "
-              f"ms/page; in full flow {fetch_steady:.0f} article pages/s", flush=True)
+        baseline = crawl(site, scratch, "fetch-only", {"ITEM_PIPELINES": no_pipelines, "PRAHARI_WORKERS": 0})
+        fetched = baseline.report.requests
+        fetch_rate = fetched / baseline.seconds
+        print(f"bench crawl-fetch-only: {fetched} responses in {baseline.seconds:.1f}s = {fetch_rate:.0f} pages/s "
+              f"(baseline), peak RSS {baseline.tree.peak_mb:.0f} MB, crawler CPU "
+              f"{baseline.tree.cpu_seconds(CRAWL_NAME) / fetched * 1000:.2f} ms/page; in full flow {baseline.steady:.0f} "
+              f"article pages/s; meanwhile other processes used {baseline.others_cpu:.2f} s of CPU and the hypervisor took "
+              f"{baseline.steal:.2f} s", flush=True)
         # Baseline 2: bare trafilatura over the same pages, in-process.
         pages = [(render_jsonld if publishers[a["publisher"]]["template"] == "jsonld" else render_meta)(
             a, publishers[a["publisher"]], site.article_url(a)) for a in articles]
@@ -187,10 +201,11 @@ def main() -> None:
         print(f"bench bare-trafilatura: {len(pages)} pages in {seconds:.1f}s = {len(pages) / seconds:.0f} pages/s "
               f"(baseline)", flush=True)
         # Prahari end to end: crawl + extract + relevance + NLP + dedup + SQLite store.
-        seconds, report, tree, site_cpu, steady = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
-        full_seconds = seconds
-        stored = report.stored
-        per_page = [cpu / stored * 1000 for cpu in (tree.cpu_seconds(CRAWL_NAME), tree.cpu_seconds(WORKER_NAME), site_cpu)]
+        ours = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
+        seconds = full_seconds = ours.seconds
+        stored, tree = ours.report.stored, ours.tree
+        per_page = [cpu / stored * 1000 for cpu in (tree.cpu_seconds(CRAWL_NAME), tree.cpu_seconds(WORKER_NAME),
+                                                    ours.site_cpu)]
         cores = os.cpu_count() or 1
         ceiling = cores * 1000 / sum(per_page)  # pages/s with every core busy on this crawl and nothing else
         print(f"bench prahari-update: {stored} pages crawled+extracted+stored in {seconds:.1f}s = "
@@ -198,14 +213,16 @@ def main() -> None:
               f">= 0.75x), peak RSS {tree.peak_mb:.0f} MB summed over the crawler and its NLP worker (target <= "
               f"400); CPU per page: crawler {per_page[0]:.2f} ms, worker {per_page[1]:.2f} ms, the sample site and this "
               f"sampling {per_page[2]:.2f} ms: {sum(per_page):.2f} ms in all, so {cores} cores finish at most {ceiling:.0f} "
-              f"pages/s = {ceiling / fetch_rate:.2f}x; in full flow {steady:.0f} article pages/s = "
-              f"{steady / fetch_steady:.2f}x the fetch-only crawl's (start-up and discovery, which both share, make up "
-              f"the rest of the end-to-end figure)", flush=True)
+              f"pages/s = {ceiling / fetch_rate:.2f}x; in full flow {ours.steady:.0f} article pages/s = "
+              f"{ours.steady / baseline.steady:.2f}x the fetch-only crawl's (start-up and discovery, which both share, "
+              f"make up the rest of the end-to-end figure); meanwhile other processes used {ours.others_cpu:.2f} s of "
+              f"CPU and the hypervisor took {ours.steal:.2f} s", flush=True)
         bench_claims(f"{PAGES // 1000}k", f"sqlite:///{scratch}/prahari.db", nlp_rate, with_incremental=False)
         bench_backfill(site, scratch, articles, stored / full_seconds)
         # No-change rerun: every article already stored.
         before = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
-        seconds, report, _tree, _site_cpu, _steady = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
+        rerun = crawl(site, scratch, "prahari", {"PRAHARI_PROGRESS": False})
+        seconds, report = rerun.seconds, rerun.report
         after = sum(n for (_pub, path), n in site.requests.items() if path.startswith("/news/"))
         print(f"bench prahari-update-no-change: {seconds:.1f}s (target <= 10), "
               f"{report.requests} requests, {after - before} article-page requests (target 0), "
