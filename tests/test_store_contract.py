@@ -511,19 +511,19 @@ def story_copy(n: int) -> Article:
                    relevant=True, incident="copies", content_hash=article_id)
 
 
-def stories_of(backend: str, tmp_path, signatures: list[np.ndarray]) -> tuple[list[str], dict[str, tuple]]:
-    """Copies 1, 2, ... with these MinHash signatures, stored one crawl a day: their ids, and each one's (story_id,
-    duplicate_of) as stored."""
+def stories_of(backend: str, tmp_path, crawls: list[dict[int, np.ndarray]]) -> dict[int, tuple]:
+    """Copies stored by crawls in turn (each crawl one batch: copy number -> MinHash signature); for each copy, the
+    numbers of the copies its story_id and duplicate_of name, as stored."""
     from prahari.app.ingest import StoryAssigner
 
-    copies = [story_copy(n) for n in range(1, len(signatures) + 1)]
+    number = {story_copy(n).id: n for crawl in crawls for n in crawl}
     store = open_store(fresh_store(backend, tmp_path))
     try:
         assigner = StoryAssigner(store)
-        for article, signature in zip(copies, signatures):
-            assigner.save_batch([], [article], [signature])
-        return [a.id for a in copies], {a.id: (a.story_id, a.duplicate_of)
-                                        for a in store.iter_articles(Filters(incident="copies"))}
+        for crawl in crawls:
+            assigner.save_batch([], [story_copy(n) for n in crawl], list(crawl.values()))
+        return {number[a.id]: (number[a.story_id], number.get(a.duplicate_of))
+                for a in store.iter_articles(Filters(incident="copies"))}
     finally:
         store.close()
 
@@ -537,8 +537,8 @@ def test_a_copy_alike_only_to_a_later_copy_joins_the_story_under_its_earliest_co
     second[:20] += 5000  # its first five bands differ: 44 of 64 values as the first's
     third = second.copy()
     third[20:40] += 9000  # five more differ: 44 of 64 as the second's, 24 of 64 as the first's
-    (one, two, three), stored = stories_of(backend, tmp_path, [first, second, third])
-    assert stored == {one: (one, None), two: (one, one), three: (one, one)}
+    stored = stories_of(backend, tmp_path, [{1: first}, {2: second}, {3: third}])  # one crawl a day
+    assert stored == {1: (1, None), 2: (1, 1), 3: (1, 1)}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -548,5 +548,17 @@ def test_a_copy_alike_to_two_stories_makes_them_one_named_after_the_earliest_cop
     second[:32] += 5000  # 32 of 64 values as the first's: a story of its own
     third = first.copy()
     third[:12] = second[:12]  # 52 of 64 as the first's, 44 of 64 as the second's
-    (one, two, three), stored = stories_of(backend, tmp_path, [first, second, third])
-    assert stored == {one: (one, None), two: (one, one), three: (one, one)}
+    stored = stories_of(backend, tmp_path, [{1: first}, {2: second}, {3: third}])
+    assert stored == {1: (1, None), 2: (1, 1), 3: (1, 1)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_copies_in_one_batch_see_the_story_renamed_by_an_earlier_copy_of_that_batch(backend, tmp_path):
+    # Copy 3 is stored first. Then one batch (a backfill of older copies, say) brings copies 1 and 2, each alike to
+    # copy 3 but not to each other: copy 1 renames the story after itself, and copy 2 must join it under that name.
+    third = np.arange(1000, 1064, dtype=np.uint64)
+    first, second = third.copy(), third.copy()
+    first[:16] += 5000  # 48 of 64 values as the third's
+    second[48:] += 9000  # 48 of 64 as the third's, 32 of 64 as the first's
+    stored = stories_of(backend, tmp_path, [{3: third}, {1: first, 2: second}])
+    assert stored == {1: (1, None), 2: (1, 1), 3: (1, 1)}

@@ -114,6 +114,14 @@ class StoryAssigner:
     def __init__(self, store: Store):
         self.store = store
         self.pending: list[dict] = []  # this batch, not yet written
+        self.rows: dict[str, dict] = {}  # by id: this batch's stored candidates, then its own articles
+        self.renamed: dict[str, str] = {}  # story re-pointings made in this batch: old story id -> new one
+
+    def _story(self, story_id: str) -> str:
+        """A story's id now: a stored candidate still carries the name its story had when the batch began."""
+        while story_id in self.renamed:
+            story_id = self.renamed[story_id]
+        return story_id
 
     def assign(self, article: Article, signature: np.ndarray, bands: list[str], stored: list[dict]
                ) -> list[tuple[str, str]]:
@@ -130,13 +138,14 @@ class StoryAssigner:
         if matches:
             # A story is named after its earliest copy, so its id does not depend on crawl order. That copy may be
             # unlike this one (a chain of rewrites, each alike to the one before): it comes first all the same.
-            known = {c["id"]: c for c in [*self.pending, *stored]} | {article.id: me}
-            stories = {m["story_id"] for m in matches if m["story_id"]}
-            root = min([*matches, me, *(known[s] for s in stories if s in known)], key=_order_key)
+            stories = {self._story(m["story_id"]) for m in matches if m["story_id"]}
+            first_copies = [me if story == article.id else self.rows.get(story) for story in stories]
+            root = min([*matches, me, *filter(None, first_copies)], key=_order_key)
             article.story_id = root["id"]
             article.duplicate_of = None if root["id"] == article.id else root["id"]
             for story in sorted(stories - {root["id"]}):  # every story this copy joins becomes one
                 repoints.append((story, root["id"]))
+                self.renamed[story] = root["id"]
                 for waiting in self.pending:
                     if waiting["story_id"] == story:
                         waiting["story_id"] = root["id"]
@@ -144,11 +153,14 @@ class StoryAssigner:
             article.story_id, article.duplicate_of = article.id, None
         me["story_id"] = article.story_id
         self.pending.append(me)
+        self.rows[article.id] = me
         return repoints
 
     def flushed(self) -> None:
         """The batch is written; the store now answers for it."""
         self.pending.clear()
+        self.rows.clear()
+        self.renamed.clear()
 
     def save_batch(self, pages: list[RawPage], articles: list[Article],
                    computed: Optional[list[np.ndarray]] = None) -> None:
@@ -161,6 +173,7 @@ class StoryAssigner:
             bands = [band_keys(signature) for signature in signed]
             # One lookup for the whole batch: the store does not change until the batch is written.
             stored = self.store.story_candidates([(a.content_hash, b, a.id) for a, b in zip(articles, bands)])
+            self.rows = {row["id"]: row for rows in stored for row in rows}
             for article, signature, its_bands, its_stored in zip(articles, signed, bands, stored):
                 repoints += self.assign(article, signature, its_bands, its_stored)
                 signatures[article.id] = (signature.tobytes(), its_bands)
