@@ -119,7 +119,9 @@ class StoryAssigner:
 
     def _story(self, story_id: str) -> str:
         """A story's id now: a stored candidate still carries the name its story had when the batch began."""
-        while story_id in self.renamed:
+        seen = set()
+        while story_id in self.renamed and story_id not in seen:  # never loops, even on a store that contradicts itself
+            seen.add(story_id)
             story_id = self.renamed[story_id]
         return story_id
 
