@@ -118,7 +118,8 @@ class StoryAssigner:
         self.renamed: dict[str, str] = {}  # story re-pointings made in this batch: old story id -> new one
 
     def _story(self, story_id: str) -> str:
-        """A story's id now: a stored candidate still carries the name its story had when the batch began."""
+        """A story's id now: a candidate (stored, or earlier in this batch) carries the name its story had when it
+        was read or assigned."""
         seen = set()
         while story_id in self.renamed and story_id not in seen:  # never loops, even on a store that contradicts itself
             seen.add(story_id)
@@ -147,10 +148,7 @@ class StoryAssigner:
             article.duplicate_of = None if root["id"] == article.id else root["id"]
             for story in sorted(stories - {root["id"]}):  # every story this copy joins becomes one
                 repoints.append((story, root["id"]))
-                self.renamed[story] = root["id"]
-                for waiting in self.pending:
-                    if waiting["story_id"] == story:
-                        waiting["story_id"] = root["id"]
+                self.renamed[story] = root["id"]  # this batch's later copies read the new name through _story
         else:
             article.story_id, article.duplicate_of = article.id, None
         me["story_id"] = article.story_id
