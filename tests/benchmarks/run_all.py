@@ -53,7 +53,7 @@ def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> CrawlR
 
     incident_path = scratch / f"{name}.yaml"
     incident_path.write_text(site.incident_yaml(name), encoding="utf-8")
-    first_page, busy, mine = len(site.article_times), machine_cpu_seconds(), os.times()
+    first_page, (busy, steal), mine = len(site.article_times), machine_cpu_seconds(), os.times()
     started = time.monotonic()
     with ProcessTree(os.getpid(), include_root=False) as tree:
         try:
@@ -64,7 +64,7 @@ def crawl(site: SampleSite, scratch: Path, name: str, overrides: dict) -> CrawlR
     # The crawl's processes are this one's children, collected by the time run_crawl returns: their CPU is exact.
     own, children = (now.user + now.system - mine.user - mine.system,
                      now.children_user + now.children_system - mine.children_user - mine.children_system)
-    return CrawlRun(seconds, report, tree, own, busy_now - busy[0] - own - children, steal_now - busy[1],
+    return CrawlRun(seconds, report, tree, own, busy_now - busy - own - children, steal_now - steal,
                     steady_rate(site.article_times[first_page:]))
 
 
