@@ -21,7 +21,7 @@ from typing import Any, Iterator, Optional
 import orjson
 
 from index.query import BoolNode, Filters, Node, Term
-from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
+from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, search_forms
 from nlp.dedup import canonical_url
 from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
@@ -500,35 +500,47 @@ class ElasticsearchStore(Store):
     def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
         if not wanted:
             return []
+        # One request for the batch, one search per article in it: for its content hash and for each of its bands,
+        # the holders with the lowest ids (as SQLite's index order gives them), however many copies hold the key.
+        lowest = {"terms": {"field": "id", "size": CANDIDATES_PER_KEY, "order": {"_key": "asc"}}}
         searches: list[dict] = []
-        for content_hash, bands, exclude_id in wanted:  # one request for the batch, one search per article in it
-            should = [{"term": {"content_hash": content_hash}}] + ([{"terms": {"bands": bands}}] if bands else [])
+        for content_hash, bands, exclude_id in wanted:
+            should = [{"term": {"content_hash": content_hash}}]
+            aggs = {"same_text": {"filter": should[0], "aggs": {"ids": lowest}}}
+            if bands:
+                should.append({"terms": {"bands": bands}})
+                aggs["bands"] = {"terms": {"field": "bands", "include": bands, "size": len(bands)},
+                                 "aggs": {"ids": lowest}}
             searches += [{"index": self.alias("articles")},
-                         {"size": 1000, "_source": list(CANDIDATE_FIELDS),
-                          "query": {"bool": {"should": should, "minimum_should_match": 1,
-                                             "must_not": [{"ids": {"values": [exclude_id]}}]}}}]
+                         {"size": 0, "aggs": aggs, "query": {"bool": {
+                             "should": should, "minimum_should_match": 1,
+                             "must_not": [{"ids": {"values": [exclude_id]}}]}}}]
         found = self._call("finding near-duplicates", self.es.msearch, searches=searches)
         refused = next((r["error"] for r in found["responses"] if "error" in r), None)
         if refused is not None:
             raise StoreError(f"Elasticsearch at {self.node} refused finding near-duplicates: "
                              f"{refused.get('reason', refused) if isinstance(refused, dict) else refused}")
-        alike = [{h["_id"]: self._candidate(h["_source"]) for h in response["hits"]["hits"]}
-                 for response in found["responses"]]
-        seen = set().union(*alike)
-        roots = sorted({c["story_id"] for each in alike for c in each.values() if c["story_id"]} - seen)
-        first_copies = {}
-        if roots:
-            got = self._call("finding near-duplicates", self.es.mget, index=self.alias("articles"), ids=roots,
-                             source=list(CANDIDATE_FIELDS))
-            first_copies = {d["_id"]: self._candidate(d["_source"]) for d in got["docs"] if d.get("found")}
+        holders = []
+        for response in found["responses"]:
+            aggs = response["aggregations"]
+            keys = [aggs["same_text"], *aggs.get("bands", {}).get("buckets", [])]
+            holders.append({held["key"] for key in keys for held in key["ids"]["buckets"]})
+        known = self._candidates(set().union(*holders))
+        known.update(self._candidates({c["story_id"] for c in known.values() if c["story_id"]} - known.keys()))
         out = []
-        for (_hash, _bands, exclude_id), each in zip(wanted, alike):
-            for candidate in list(each.values()):
-                story = candidate["story_id"]
-                if story and story not in each and story in first_copies:
-                    each[story] = first_copies[story]
-            out.append([c for i, c in sorted(each.items()) if i != exclude_id])
+        for (_hash, _bands, exclude_id), its in zip(wanted, holders):
+            its = {i for i in its if i in known}
+            its |= {known[i]["story_id"] for i in its if known[i]["story_id"] in known}
+            out.append([known[i] for i in sorted(its - {exclude_id})])
         return out
+
+    def _candidates(self, ids: set[str]) -> dict[str, dict]:
+        """Stored articles by id, as story assignment reads them (the ids not stored left out)."""
+        if not ids:
+            return {}
+        got = self._call("finding near-duplicates", self.es.mget, index=self.alias("articles"), ids=sorted(ids),
+                         source=list(CANDIDATE_FIELDS))
+        return {d["_id"]: self._candidate(d["_source"]) for d in got["docs"] if d.get("found")}
 
     @staticmethod
     def _candidate(source: dict) -> dict:

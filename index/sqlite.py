@@ -23,7 +23,7 @@ except ImportError:  # no wheel for this platform: the system's SQLite answers t
     import sqlite3
 
 from index.query import Filters, Node, Phrase, Term
-from index.store import BRIEF_FIELDS, FACET_SIZE, ID_CHUNK, Store, search_forms
+from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, search_forms
 from index.textindex import TextIndex
 from nlp.dedup import canonical_url
 from prahari.errors import NoStore, StoreError
@@ -232,6 +232,12 @@ MIGRATIONS: list[tuple[int, str]] = [
     CREATE TABLE text_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, key INTEGER NOT NULL);
     INSERT OR REPLACE INTO meta VALUES ('store_id', lower(hex(randomblob(16))));
     """),
+    # v16 (scale): story assignment reads the lowest ids holding a content hash off the index alone, however many
+    # verbatim copies hold it.
+    (16, """
+    DROP INDEX articles_hash;
+    CREATE INDEX articles_hash ON articles(content_hash, id);
+    """),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 ARTICLE_COLUMNS = ("id", "canonical_url", "url", "source", "title", "language", "published", "day", "fetched",
@@ -254,7 +260,8 @@ NARROW_VIEW = 0.05  # a view of at most this share of the store is searched by i
 IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
 # A story candidate's columns, for the articles whose {column} is in a list.
 CANDIDATES = ("SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash FROM articles a "
-              "LEFT JOIN signatures s ON s.article_id = a.id WHERE a.{column} IN ({marks})")
+              "LEFT JOIN signatures s ON s.article_id = a.id WHERE a.id IN ({marks})")
+HASH, BAND = 0, 1  # what story_candidates asks about: a content hash or a MinHash band
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
@@ -646,32 +653,28 @@ class SQLiteStore(Store):
                                          article_ids) if r[1]}
 
     def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
-        # One statement for a whole batch instead of one per article; DISTINCT folds the many bands near-copies share.
-        pairs = [(band, n) for n, (_hash, bands, _id) in enumerate(wanted) for band in bands]
+        # One statement for a whole batch instead of one per article. Each (key, article) asked reads at most
+        # CANDIDATES_PER_KEY ids off an index, however many copies hold the key.
+        asked = [(n, kind, key, exclude_id) for n, (content_hash, bands, exclude_id) in enumerate(wanted)
+                 for kind, key in ((HASH, content_hash), *((BAND, band) for band in bands))]
         holders: list[set[str]] = [set() for _ in wanted]
-        for start in range(0, len(pairs), ID_CHUNK // 2):
-            chunk = pairs[start:start + ID_CHUNK // 2]
-            for n, article_id in self.db.execute(
-                    f"WITH asked(band, n) AS (VALUES {','.join('(?,?)' for _ in chunk)}) "
-                    "SELECT DISTINCT asked.n, bands.article_id FROM asked JOIN bands ON bands.band = asked.band",
-                    [value for pair in chunk for value in pair]):
-                holders[n].add(article_id)
-        found = {r["id"]: dict(r) for r in self._in_chunks(
-            CANDIDATES.format(column="content_hash", marks="{marks}"),
-            sorted({content_hash for content_hash, _bands, _id in wanted}))}
-        banded = set().union(*holders) - found.keys()
-        found.update((r["id"], dict(r)) for r in self._in_chunks(
-            CANDIDATES.format(column="id", marks="{marks}"),
-            sorted(banded)))
-        by_hash: dict[str, set[str]] = {}
-        for article_id, row in found.items():
-            by_hash.setdefault(row["content_hash"], set()).add(article_id)
+        for start in range(0, len(asked), ID_CHUNK // 4):
+            chunk = asked[start:start + ID_CHUNK // 4]
+            for n, ids in self.db.execute(
+                    f"WITH asked(n, kind, key, skip) AS (VALUES {','.join('(?,?,?,?)' for _ in chunk)}) "
+                    "SELECT n, CASE kind"
+                    f" WHEN {HASH} THEN (SELECT group_concat(id, ' ') FROM (SELECT id FROM articles"
+                    "  WHERE content_hash = asked.key AND id != asked.skip ORDER BY id LIMIT ?))"
+                    " ELSE (SELECT group_concat(article_id, ' ') FROM (SELECT article_id FROM bands"
+                    "  WHERE band = asked.key AND article_id != asked.skip ORDER BY article_id LIMIT ?)) END FROM asked",
+                    [value for row in chunk for value in row] + [CANDIDATES_PER_KEY, CANDIDATES_PER_KEY]):
+                holders[n].update(ids.split(" ") if ids else ())
+        found = {r["id"]: dict(r) for r in self._in_chunks(CANDIDATES, sorted(set().union(*holders)))}
         roots = {row["story_id"] for row in found.values() if row["story_id"]} - found.keys()
-        found.update((r["id"], dict(r)) for r in self._in_chunks(
-            CANDIDATES.format(column="id", marks="{marks}"), sorted(roots)))
+        found.update((r["id"], dict(r)) for r in self._in_chunks(CANDIDATES, sorted(roots)))
         out = []
-        for (content_hash, _bands, exclude_id), its in zip(wanted, holders):
-            alike = {i for i in by_hash.get(content_hash, set()) | its if i in found}
+        for (_hash, _bands, exclude_id), its in zip(wanted, holders):
+            alike = {i for i in its if i in found}
             alike |= {found[i]["story_id"] for i in alike if found[i]["story_id"] in found}
             out.append([found[i] for i in sorted(alike - {exclude_id})])
         return out

@@ -12,6 +12,10 @@ from prahari.errors import StoreError
 from prahari.model import Article, Fact, RawPage
 
 ID_CHUNK = 500  # ids per query when reading facts or story members of many articles
+# Story assignment compares a new article with at most this many stored articles per key it holds (its content hash,
+# each of its MinHash bands): the lowest ids. A story carried thousands of times then costs each new copy what one
+# carried fifty times does; a copy needs to match only one of its story's copies to join it.
+CANDIDATES_PER_KEY = 50
 FACET_SIZE = 50  # values per facet (languages, sources, entities, figure kinds)
 BRIEF_FIELDS = ("id", "story_id", "source", "language", "published", "author", "title", "url")
 T = TypeVar("T")
@@ -60,8 +64,9 @@ class CrawlSide(ABC):
     @abstractmethod
     def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
         """For each (content hash, MinHash bands, article id) of a batch, the other stored articles with that content
-        hash or a shared band, and the first copy of each of their stories (the article named by its story_id): id,
-        story_id, published, first_seen, signature, content_hash."""
+        hash or a shared band, at most CANDIDATES_PER_KEY for the hash and for each band (the lowest ids), and the
+        first copy of each of their stories (the article named by its story_id): id, story_id, published,
+        first_seen, signature, content_hash."""
 
     @abstractmethod
     def iter_pages(self) -> Iterator[RawPage]:

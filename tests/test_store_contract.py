@@ -9,14 +9,14 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from index.query import Filters, build_search
-from index.store import open_store
+from index.store import CANDIDATES_PER_KEY, open_store
 from nlp.normalize import search_text
 from prahari.app.cli import main
 from prahari.model import Article, Fact, plain
@@ -503,11 +503,14 @@ def test_a_sqlite_store_answers_the_same_through_pythons_own_sqlite(crawled, tmp
 
 
 def story_copy(n: int) -> Article:
-    """Copy n of a story, published on 2022-11-2n, with nothing but its id to tell it from the others."""
+    """Copy n of a story, published n hours after 2022-11-20 00:00 IST, with nothing but its id to tell it from the
+    others."""
     article_id = hashlib.sha1(f"copy-{n}".encode()).hexdigest()[:16]
     return Article(id=article_id, url=f"https://copy{n}.example/story", source=f"copy{n}.example",
                    canonical_url=f"https://copy{n}.example/story", title=f"Server story, copy {n}", language="en",
-                   text=f"Copy {n} of the server story.", published=f"2022-11-2{n}T10:00:00+05:30",
+                   text=f"Copy {n} of the server story.",
+                   published=(datetime(2022, 11, 20, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+                              + timedelta(hours=n)).isoformat(),
                    relevant=True, incident="copies", content_hash=article_id)
 
 
@@ -524,6 +527,40 @@ def stories_of(backend: str, tmp_path, crawls: list[dict[int, np.ndarray]]) -> d
             assigner.save_batch([], [story_copy(n) for n in crawl], list(crawl.values()))
         return {number[a.id]: (number[a.story_id], number.get(a.duplicate_of))
                 for a in store.iter_articles(Filters(incident="copies"))}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_copy_of_a_story_carried_past_the_candidate_limit_is_compared_with_a_bounded_few_and_joins_it(backend,
+                                                                                                        tmp_path):
+    # Seventy verbatim copies of a wire story: all of them hold every band. A new copy is compared with the fifty
+    # lowest ids holding each of its bands and with the story's first copy, on either backend, and joins the story.
+    from nlp.dedup import band_keys
+    from prahari.app.ingest import StoryAssigner
+
+    signature = np.arange(1000, 1064, dtype=np.uint64)
+    first_copy = story_copy(0).id
+    # Copies numbered so that more than the limit have lower ids than the first: it comes in as the story's first
+    # copy, not as a holder of a band.
+    lower = [n for n in range(1, 1000) if story_copy(n).id < first_copy][:CANDIDATES_PER_KEY + 5]
+    higher = [n for n in range(1, 1000) if story_copy(n).id > first_copy][:14]
+    carried = [0, *sorted(lower + higher)]
+    store = open_store(fresh_store(backend, tmp_path))
+    try:
+        assigner = StoryAssigner(store)
+        for start in range(0, len(carried), 25):  # one crawl an evening
+            crawl = carried[start:start + 25]
+            assigner.save_batch([], [story_copy(n) for n in crawl], [signature] * len(crawl))
+        lowest = sorted(story_copy(n).id for n in carried)[:CANDIDATES_PER_KEY]
+        newcomer = story_copy(1000)
+        [candidates] = store.story_candidates([(newcomer.content_hash, band_keys(signature), newcomer.id)])
+        assert [c["id"] for c in candidates] == sorted({*lowest, first_copy}) and first_copy not in lowest
+        assert {c["story_id"] for c in candidates} == {first_copy}
+        assigner.save_batch([], [newcomer], [signature])
+        stored = store.get_article(newcomer.id)
+        assert (stored.story_id, stored.duplicate_of) == (first_copy, first_copy)
+        assert store.count_articles(Filters(incident="copies")) == len(carried) + 1
     finally:
         store.close()
 
