@@ -149,6 +149,7 @@ def main() -> None:
     from tests.benchmarks.dashboard import bench_dashboard
     from tests.benchmarks.realpages import bench_realpages
     from tests.benchmarks.scale import ARTICLES, DEFAULT_ARTICLES, bench_scale
+    from tests.benchmarks.stories import bench_story_growth
 
     scale_only = "--scale-only" in sys.argv[1:]
     if not scale_only:
@@ -174,6 +175,7 @@ def main() -> None:
             claims_store = f"sqlite:///{tmp}/claims.db"
             shutil.copyfile(big[len("sqlite:///"):], claims_store[len("sqlite:///"):])
         bench_claims(f"{ARTICLES // 1000}k", claims_store, nlp_rate, with_incremental=True)
+        bench_story_growth(Path(tmp), es_url)
     if scale_only:
         return
     publishers = load_publishers()

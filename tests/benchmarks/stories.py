@@ -1,0 +1,82 @@
+"""Story assignment as a wire story grows: the cost of one more copy of a story carried 50 times, and 5,000 times."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from index.query import Filters
+from index.store import CANDIDATES_PER_KEY, open_store
+from prahari.app.ingest import StoryAssigner
+from prahari.model import Article
+from tests.benchmarks.scale import drop_store
+
+SMALL, LARGE = 50, 5000  # copies of the story already stored
+BATCH = 50  # copies a crawl stores at once (PRAHARI_BATCH_SIZE)
+TIMED = 7  # batches timed at each size: the median, since a write now and then also checkpoints the log
+SIGNATURE = np.arange(1000, 1064, dtype=np.uint64)
+
+
+def wire_copy(n: int) -> Article:
+    """Copy n of one wire story, carried by outlet n an hour after outlet n-1."""
+    article_id = hashlib.sha1(f"wire-{n}".encode()).hexdigest()[:16]
+    published = datetime(2022, 11, 23, tzinfo=timezone(timedelta(hours=5, minutes=30))) + timedelta(minutes=n)
+    return Article(id=article_id, url=f"https://outlet{n}.example/aiims", source=f"outlet{n}.example",
+                   canonical_url=f"https://outlet{n}.example/aiims", title="AIIMS servers down", language="en",
+                   text=f"Outlet {n} carries the story.", published=published.isoformat(), relevant=True,
+                   incident="wire", content_hash=article_id)
+
+
+def edited(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The story's MinHash signature with 6 of its 64 values changed, as an outlet's light edit changes it."""
+    signature = SIGNATURE.copy()
+    signature[rng.choice(len(signature), 6, replace=False)] += np.uint64(10_000 + n)
+    return signature
+
+
+def ms_per_copy(url: str) -> tuple[float, float, int]:
+    """Milliseconds a copy to assign and store a batch of copies (the median of TIMED batches) once SMALL, then
+    LARGE, copies are stored; and how many stories the copies ended in."""
+    rng, store = np.random.default_rng(7), open_store(url)
+    try:
+        assigner, stored, timed = StoryAssigner(store), 0, []
+        for size in (SMALL, LARGE):
+            while stored < size:
+                count = min(BATCH, size - stored)
+                assigner.save_batch([], [wire_copy(stored + k) for k in range(count)],
+                                    [edited(stored + k, rng) for k in range(count)])
+                stored += count
+            batches = []
+            for _ in range(TIMED):
+                started = time.perf_counter()
+                assigner.save_batch([], [wire_copy(stored + k) for k in range(BATCH)],
+                                    [edited(stored + k, rng) for k in range(BATCH)])
+                batches.append((time.perf_counter() - started) * 1000 / BATCH)
+                stored += BATCH
+            timed.append(statistics.median(batches))
+        stories = {article.story_id for article in store.iter_articles(Filters(incident="wire"))}
+        return timed[0], timed[1], len(stories)
+    finally:
+        store.close()
+
+
+def bench_story_growth(scratch: Path, es_url: Optional[str]) -> None:
+    """One line per backend: a new copy of a story carried LARGE times, beside one carried SMALL times."""
+    backends = [("sqlite", f"sqlite:///{scratch}/stories.db")] + ([("elasticsearch", f"{es_url}/benchstories")]
+                                                                  if es_url else [])
+    for name, url in backends:
+        drop_store(url)
+        try:
+            small, large, stories = ms_per_copy(url)
+        finally:
+            drop_store(url)
+        print(f"bench story-growth {name}: one more copy of a wire story carried {LARGE:,} times {large:.2f} ms a copy"
+              f"; baseline: carried {SMALL} times {small:.2f} ms a copy = "
+              f"{large / small:.1f}x; {stories} story for {SMALL + LARGE + 2 * TIMED * BATCH:,} copies (each compared with at "
+              f"most {CANDIDATES_PER_KEY} stored copies per band)", flush=True)
