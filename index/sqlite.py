@@ -261,7 +261,6 @@ IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a rankin
 # A story candidate's columns, for the articles whose {column} is in a list.
 CANDIDATES = ("SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash FROM articles a "
               "LEFT JOIN signatures s ON s.article_id = a.id WHERE a.id IN ({marks})")
-HASH, BAND = 0, 1  # what story_candidates asks about: a content hash or a MinHash band
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
 
 
@@ -653,22 +652,13 @@ class SQLiteStore(Store):
                                          article_ids) if r[1]}
 
     def story_candidates(self, wanted: list[tuple[str, list[str], str]]) -> list[list[dict]]:
-        # One statement for a whole batch instead of one per article. Each (key, article) asked reads at most
-        # CANDIDATES_PER_KEY ids off an index, however many copies hold the key.
-        asked = [(n, kind, key, exclude_id) for n, (content_hash, bands, exclude_id) in enumerate(wanted)
-                 for kind, key in ((HASH, content_hash), *((BAND, band) for band in bands))]
+        # One statement for a whole batch's hashes and one for its bands, instead of one per article.
         holders: list[set[str]] = [set() for _ in wanted]
-        for start in range(0, len(asked), ID_CHUNK // 4):
-            chunk = asked[start:start + ID_CHUNK // 4]
-            for n, ids in self.db.execute(
-                    f"WITH asked(n, kind, key, skip) AS (VALUES {','.join('(?,?,?,?)' for _ in chunk)}) "
-                    "SELECT n, CASE kind"
-                    f" WHEN {HASH} THEN (SELECT group_concat(id, ' ') FROM (SELECT id FROM articles"
-                    "  WHERE content_hash = asked.key AND id != asked.skip ORDER BY id LIMIT ?))"
-                    " ELSE (SELECT group_concat(article_id, ' ') FROM (SELECT article_id FROM bands"
-                    "  WHERE band = asked.key AND article_id != asked.skip ORDER BY article_id LIMIT ?)) END FROM asked",
-                    [value for row in chunk for value in row] + [CANDIDATES_PER_KEY, CANDIDATES_PER_KEY]):
-                holders[n].update(ids.split(" ") if ids else ())
+        for table, key, held in (("articles", "content_hash", "id"), ("bands", "band", "article_id")):
+            asked = [(n, value, exclude_id) for n, (content_hash, bands, exclude_id) in enumerate(wanted)
+                     for value in ((content_hash,) if table == "articles" else bands)]
+            for n, article_id in self._lowest_holders(table, key, held, asked):
+                holders[n].add(article_id)
         found = {r["id"]: dict(r) for r in self._in_chunks(CANDIDATES, sorted(set().union(*holders)))}
         roots = {row["story_id"] for row in found.values() if row["story_id"]} - found.keys()
         found.update((r["id"], dict(r)) for r in self._in_chunks(CANDIDATES, sorted(roots)))
@@ -678,6 +668,21 @@ class SQLiteStore(Store):
             alike |= {found[i]["story_id"] for i in alike if found[i]["story_id"] in found}
             out.append([found[i] for i in sorted(alike - {exclude_id})])
         return out
+
+    def _lowest_holders(self, table: str, key: str, held: str, asked: list[tuple[int, str, str]]
+                        ) -> Iterator[tuple[int, str]]:
+        """For each (n, key value, id to leave out) asked: n and each of the CANDIDATES_PER_KEY lowest other ids
+        holding that value, read off the (key, id) index however many hold it."""
+        for start in range(0, len(asked), ID_CHUNK // 3):
+            chunk = asked[start:start + ID_CHUNK // 3]
+            # The id CANDIDATES_PER_KEY places in bounds the range read; x'ff' (a blob sorts after every text) when
+            # fewer hold the value.
+            yield from self.db.execute(
+                f"WITH asked(n, value, skip) AS (VALUES {','.join('(?,?,?)' for _ in chunk)}) "
+                f"SELECT DISTINCT asked.n, t.{held} FROM asked JOIN {table} t ON t.{key} = asked.value "
+                f"AND t.{held} != asked.skip AND t.{held} <= coalesce((SELECT {held} FROM {table} "
+                f"WHERE {key} = asked.value AND {held} != asked.skip ORDER BY {held} LIMIT 1 OFFSET ?), x'ff')",
+                [value for row in chunk for value in row] + [CANDIDATES_PER_KEY - 1])
 
     def _article(self, row: sqlite3.Row) -> Article:
         data = dict(row)
