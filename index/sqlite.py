@@ -258,7 +258,7 @@ NARROW_VIEW = 0.05  # a view of at most this share of the store is searched by i
 # A search ranks the matches in each half of the key range on its own core: keys follow arrival, so a query's
 # matches split about evenly unless they all arrived in one half.
 IN_HALF = "articles_fts.rowid >= ? AND articles_fts.rowid < ?"  # where a ranking query takes its half's range
-# A story candidate's columns, for the articles whose {column} is in a list.
+# A story candidate's columns, for the articles whose ids are in a list.
 CANDIDATES = ("SELECT a.id, a.story_id, a.published, a.first_seen, s.signature, a.content_hash FROM articles a "
               "LEFT JOIN signatures s ON s.article_id = a.id WHERE a.id IN ({marks})")
 SEEN_HOUR = len("2026-11-28T17")  # first-seen times are kept counted by their ISO prefix up to the hour
