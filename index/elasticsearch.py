@@ -21,7 +21,7 @@ from typing import Any, Iterator, Optional
 import orjson
 
 from index.query import BoolNode, Filters, Node, Term
-from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, search_forms
+from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, candidate_lists, search_forms
 from nlp.dedup import canonical_url
 from prahari.errors import NoStore, StoreError
 from prahari.inputs import split_url
@@ -525,14 +525,7 @@ class ElasticsearchStore(Store):
             aggs = response["aggregations"]
             keys = [aggs["same_text"], *aggs.get("bands", {}).get("buckets", [])]
             holders.append({held["key"] for key in keys for held in key["ids"]["buckets"]})
-        known = self._candidates(set().union(*holders))
-        known.update(self._candidates({c["story_id"] for c in known.values() if c["story_id"]} - known.keys()))
-        out = []
-        for (_hash, _bands, exclude_id), its in zip(wanted, holders):
-            its = {i for i in its if i in known}
-            its |= {known[i]["story_id"] for i in its if known[i]["story_id"] in known}
-            out.append([known[i] for i in sorted(its - {exclude_id})])
-        return out
+        return candidate_lists(wanted, holders, self._candidates)
 
     def _candidates(self, ids: set[str]) -> dict[str, dict]:
         """Stored articles by id, as story assignment reads them (the ids not stored left out)."""

@@ -23,7 +23,7 @@ except ImportError:  # no wheel for this platform: the system's SQLite answers t
     import sqlite3
 
 from index.query import Filters, Node, Phrase, Term
-from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, search_forms
+from index.store import BRIEF_FIELDS, CANDIDATES_PER_KEY, FACET_SIZE, ID_CHUNK, Store, candidate_lists, search_forms
 from index.textindex import TextIndex
 from nlp.dedup import canonical_url
 from prahari.errors import NoStore, StoreError
@@ -659,15 +659,8 @@ class SQLiteStore(Store):
                      for value in ((content_hash,) if table == "articles" else bands)]
             for n, article_id in self._lowest_holders(table, key, held, asked):
                 holders[n].add(article_id)
-        found = {r["id"]: dict(r) for r in self._in_chunks(CANDIDATES, sorted(set().union(*holders)))}
-        roots = {row["story_id"] for row in found.values() if row["story_id"]} - found.keys()
-        found.update((r["id"], dict(r)) for r in self._in_chunks(CANDIDATES, sorted(roots)))
-        out = []
-        for (_hash, _bands, exclude_id), its in zip(wanted, holders):
-            alike = {i for i in its if i in found}
-            alike |= {found[i]["story_id"] for i in alike if found[i]["story_id"] in found}
-            out.append([found[i] for i in sorted(alike - {exclude_id})])
-        return out
+        return candidate_lists(wanted, holders,
+                               lambda ids: {r["id"]: dict(r) for r in self._in_chunks(CANDIDATES, sorted(ids))})
 
     def _lowest_holders(self, table: str, key: str, held: str, asked: list[tuple[int, str, str]]
                         ) -> Iterator[tuple[int, str]]:

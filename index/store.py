@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Optional, TypeVar
+from typing import Callable, Iterable, Iterator, Optional, TypeVar
 
 from index.query import Filters, Node
 from nlp.normalize import search_text
@@ -39,6 +39,20 @@ def search_forms(article: Article) -> tuple[str, str]:
     if made is not None and made[0] == article.title and made[1] == article.text:
         return made[2], made[3]
     return search_text(article.title), search_text(article.text)
+
+
+def candidate_lists(wanted: list[tuple[str, list[str], str]], holders: list[set[str]],
+                    read: Callable[[set[str]], dict[str, dict]]) -> list[list[dict]]:
+    """story_candidates' answer from each article's key holders: every candidate read once (`read`: ids -> stored
+    rows, the ids not stored left out), with the first copy of each candidate's story, the article itself left out."""
+    known = read(set().union(*holders))
+    known.update(read({row["story_id"] for row in known.values() if row["story_id"]} - known.keys()))
+    out = []
+    for (_hash, _bands, exclude_id), its in zip(wanted, holders):
+        alike = {i for i in its if i in known}
+        alike |= {known[i]["story_id"] for i in alike if known[i]["story_id"] in known}
+        out.append([known[i] for i in sorted(alike - {exclude_id})])
+    return out
 
 
 class CrawlSide(ABC):
