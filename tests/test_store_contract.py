@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from prahari.app.cli import main
 from prahari.model import Article, Fact, plain
 from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import write_incident
+from tests.wire_story import STORY_INCIDENT, story_copy
 
 BACKENDS = ["sqlite", "elasticsearch"]
 QUERIES = ["एनआईए", "ransom", "फिरौती", '"200 crore"', "AIIMS AND server", "hack*", "दिल्ली पुलिस",
@@ -502,18 +503,6 @@ def test_a_sqlite_store_answers_the_same_through_pythons_own_sqlite(crawled, tmp
     assert all(expected) and lines[1:] == expected
 
 
-def story_copy(n: int) -> Article:
-    """Copy n of a story, published n hours after 2022-11-20 00:00 IST, with nothing but its id to tell it from the
-    others."""
-    article_id = hashlib.sha1(f"copy-{n}".encode()).hexdigest()[:16]
-    return Article(id=article_id, url=f"https://copy{n}.example/story", source=f"copy{n}.example",
-                   canonical_url=f"https://copy{n}.example/story", title=f"Server story, copy {n}", language="en",
-                   text=f"Copy {n} of the server story.",
-                   published=(datetime(2022, 11, 20, tzinfo=timezone(timedelta(hours=5, minutes=30)))
-                              + timedelta(hours=n)).isoformat(),
-                   relevant=True, incident="copies", content_hash=article_id)
-
-
 def stories_of(backend: str, tmp_path, crawls: list[dict[int, np.ndarray]]) -> dict[int, tuple]:
     """Copies stored by crawls in turn (each crawl one batch: copy number -> MinHash signature); for each copy, the
     numbers of the copies its story_id and duplicate_of name, as stored."""
@@ -526,7 +515,7 @@ def stories_of(backend: str, tmp_path, crawls: list[dict[int, np.ndarray]]) -> d
         for crawl in crawls:
             assigner.save_batch([], [story_copy(n) for n in crawl], list(crawl.values()))
         return {number[a.id]: (number[a.story_id], number.get(a.duplicate_of))
-                for a in store.iter_articles(Filters(incident="copies"))}
+                for a in store.iter_articles(Filters(incident=STORY_INCIDENT))}
     finally:
         store.close()
 
@@ -560,7 +549,7 @@ def test_a_copy_of_a_story_carried_past_the_candidate_limit_is_compared_with_a_b
         assigner.save_batch([], [newcomer], [signature])
         stored = store.get_article(newcomer.id)
         assert (stored.story_id, stored.duplicate_of) == (first_copy, first_copy)
-        assert store.count_articles(Filters(incident="copies")) == len(carried) + 1
+        assert store.count_articles(Filters(incident=STORY_INCIDENT)) == len(carried) + 1
     finally:
         store.close()
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -14,23 +12,13 @@ import numpy as np
 from index.query import Filters
 from index.store import CANDIDATES_PER_KEY, open_store
 from prahari.app.ingest import StoryAssigner
-from prahari.model import Article
 from tests.benchmarks.scale import drop_store
+from tests.wire_story import STORY_INCIDENT, story_copy
 
 SMALL, LARGE = 50, 5000  # copies of the story already stored
 BATCH = 50  # copies a crawl stores at once (PRAHARI_BATCH_SIZE)
 TIMED = 7  # batches timed at each size: the median, since a write now and then also checkpoints the log
 SIGNATURE = np.arange(1000, 1064, dtype=np.uint64)
-
-
-def wire_copy(n: int) -> Article:
-    """Copy n of one wire story, carried by outlet n an hour after outlet n-1."""
-    article_id = hashlib.sha1(f"wire-{n}".encode()).hexdigest()[:16]
-    published = datetime(2022, 11, 23, tzinfo=timezone(timedelta(hours=5, minutes=30))) + timedelta(minutes=n)
-    return Article(id=article_id, url=f"https://outlet{n}.example/aiims", source=f"outlet{n}.example",
-                   canonical_url=f"https://outlet{n}.example/aiims", title="AIIMS servers down", language="en",
-                   text=f"Outlet {n} carries the story.", published=published.isoformat(), relevant=True,
-                   incident="wire", content_hash=article_id)
 
 
 def edited(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -49,18 +37,18 @@ def ms_per_copy(url: str) -> tuple[float, float, int]:
         for size in (SMALL, LARGE):
             while stored < size:
                 count = min(BATCH, size - stored)
-                assigner.save_batch([], [wire_copy(stored + k) for k in range(count)],
+                assigner.save_batch([], [story_copy(stored + k) for k in range(count)],
                                     [edited(stored + k, rng) for k in range(count)])
                 stored += count
             batches = []
             for _ in range(TIMED):
                 started = time.perf_counter()
-                assigner.save_batch([], [wire_copy(stored + k) for k in range(BATCH)],
+                assigner.save_batch([], [story_copy(stored + k) for k in range(BATCH)],
                                     [edited(stored + k, rng) for k in range(BATCH)])
                 batches.append((time.perf_counter() - started) * 1000 / BATCH)
                 stored += BATCH
             timed.append(statistics.median(batches))
-        stories = {article.story_id for article in store.iter_articles(Filters(incident="wire"))}
+        stories = {article.story_id for article in store.iter_articles(Filters(incident=STORY_INCIDENT))}
         return timed[0], timed[1], len(stories)
     finally:
         store.close()
