@@ -342,9 +342,9 @@ def extract_body(tree, title: Optional[str] = None, html: Optional[str] = None,
     own <article> when that holds it: story_only) is kept unless it is shorter than SHORT_BODY characters or
     than JSONLD_SHARE of the page's own JSON-LD articleBody. Then trafilatura's recall pass (on the unpruned
     page) and the JSON-LD body are candidates too, and one replaces the body only when at least FALLBACK_GAIN
-    times as long (a longer text with the same story mostly means boilerplate came along). The tree is pruned in place; `html` (the page as
-    text) rebuilds the unpruned page for the recall pass; `declared` is the JSON-LD body when the caller has
-    already read it (read_metadata does).
+    times as long (a longer text with the same story mostly means boilerplate came along). The tree is pruned
+    in place; `html` (the page as text) rebuilds the unpruned page for the recall pass; `declared` is the
+    JSON-LD body when the caller has already read it (read_metadata does).
     """
     declared = clean_lines(jsonld_body(json_ld_article(tree)) if declared is None else declared, title)
     pristine = None if html is not None else copy.deepcopy(tree)
