@@ -22,7 +22,7 @@ from prahari.app.cli import main
 from prahari.model import Article, Fact, plain
 from prahari.app.sample.site import SampleSite, load_articles
 from tests.conftest import write_incident
-from tests.wire_story import STORY_INCIDENT, story_copy
+from tests.wire_story import STORY_INCIDENT, story_copy, story_signature
 
 BACKENDS = ["sqlite", "elasticsearch"]
 QUERIES = ["एनआईए", "ransom", "फिरौती", '"200 crore"', "AIIMS AND server", "hack*", "दिल्ली पुलिस",
@@ -528,7 +528,7 @@ def test_a_copy_of_a_story_carried_past_the_candidate_limit_is_compared_with_a_b
     from nlp.dedup import band_keys
     from prahari.app.ingest import StoryAssigner
 
-    signature = np.arange(1000, 1064, dtype=np.uint64)
+    signature = story_signature()
     first_copy = story_copy(0).id
     # Copies numbered so that more than the limit have lower ids than the first: it comes in as the story's first
     # copy, not as a holder of a band.
@@ -558,7 +558,7 @@ def test_a_copy_of_a_story_carried_past_the_candidate_limit_is_compared_with_a_b
 def test_a_copy_alike_only_to_a_later_copy_joins_the_story_under_its_earliest_copys_name(backend, tmp_path):
     # A chain of rewrites: the second copy is alike to the first, the third to the second only. The story keeps the
     # first copy's name, and every later copy names the first as the one it duplicates.
-    first = np.arange(1000, 1064, dtype=np.uint64)
+    first = story_signature()
     second = first.copy()
     second[:20] += 5000  # its first five bands differ: 44 of 64 values as the first's
     third = second.copy()
@@ -569,7 +569,7 @@ def test_a_copy_alike_only_to_a_later_copy_joins_the_story_under_its_earliest_co
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_copy_alike_to_two_stories_makes_them_one_named_after_the_earliest_copy(backend, tmp_path):
-    first = np.arange(1000, 1064, dtype=np.uint64)
+    first = story_signature()
     second = first.copy()
     second[:32] += 5000  # 32 of 64 values as the first's: a story of its own
     third = first.copy()
@@ -582,7 +582,7 @@ def test_a_copy_alike_to_two_stories_makes_them_one_named_after_the_earliest_cop
 def test_copies_in_one_batch_see_the_story_renamed_by_an_earlier_copy_of_that_batch(backend, tmp_path):
     # Copy 3 is stored first. Then one batch (a backfill of older copies, say) brings copies 1 and 2, each alike to
     # copy 3 but not to each other: copy 1 renames the story after itself, and copy 2 must join it under that name.
-    third = np.arange(1000, 1064, dtype=np.uint64)
+    third = story_signature()
     first, second = third.copy(), third.copy()
     first[:16] += 5000  # 48 of 64 values as the third's
     second[48:] += 9000  # 48 of 64 as the third's, 32 of 64 as the first's

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from prahari.model import Article
 
 STORY_INCIDENT = "copies"  # the incident every copy is filed under
@@ -20,3 +22,8 @@ def story_copy(n: int) -> Article:
                    published=(datetime(2022, 11, 20, tzinfo=timezone(timedelta(hours=5, minutes=30)))
                               + timedelta(hours=n)).isoformat(),
                    relevant=True, incident=STORY_INCIDENT, content_hash=article_id)
+
+
+def story_signature() -> np.ndarray:
+    """The story's MinHash signature (64 values), a fresh array each call: callers edit copies of it."""
+    return np.arange(1000, 1064, dtype=np.uint64)

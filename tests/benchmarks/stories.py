@@ -13,17 +13,16 @@ from index.query import Filters
 from index.store import CANDIDATES_PER_KEY, open_store
 from prahari.app.ingest import StoryAssigner
 from tests.benchmarks.scale import drop_store
-from tests.wire_story import STORY_INCIDENT, story_copy
+from tests.wire_story import STORY_INCIDENT, story_copy, story_signature
 
 SMALL, LARGE = 50, 5000  # copies of the story already stored
 BATCH = 50  # copies a crawl stores at once (PRAHARI_BATCH_SIZE)
 TIMED = 7  # batches timed at each size: the median, since a write now and then also checkpoints the log
-SIGNATURE = np.arange(1000, 1064, dtype=np.uint64)
 
 
 def edited(n: int, rng: np.random.Generator) -> np.ndarray:
     """The story's MinHash signature with 6 of its 64 values changed, as an outlet's light edit changes it."""
-    signature = SIGNATURE.copy()
+    signature = story_signature()
     signature[rng.choice(len(signature), 6, replace=False)] += np.uint64(10_000 + n)
     return signature
 
